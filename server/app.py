@@ -1,0 +1,89 @@
+"""create_app(settings): routes, middleware, lifespan — nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from server.api import auth, documents, meetings, openapi
+from server.api.deps import Services
+from server.api.registry import Endpoint
+from server.config import Settings
+from server.documents.errors import IntakeError
+from server.errors import ApiError
+from server.runtime import open_services
+
+log = logging.getLogger(__name__)
+
+ENDPOINTS: list[Endpoint] = [*auth.ENDPOINTS, *meetings.ENDPOINTS, *documents.ENDPOINTS]
+
+try:
+    VERSION = version("phonghop")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    VERSION = "0+unknown"
+
+
+async def api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+async def intake_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, IntakeError)
+    return await api_error(request, documents.intake_error(exc))
+
+
+async def healthz(request: Request) -> Response:
+    """Ready once the database answers and the render workers run."""
+    svc: Services = request.app.state.services
+    async with svc.db.read() as session:
+        await session.execute(text("SELECT 1"))
+    return JSONResponse({"status": "ok", "version": VERSION})
+
+
+def create_app(
+    settings: Settings, *, migrate: bool = True,
+    on_startup: Sequence[Callable[[Services], Awaitable[None]]] = (),
+) -> Starlette:
+    spec = openapi.build(ENDPOINTS, VERSION)
+
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(spec)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_services(settings, migrate=migrate) as svc:
+            app.state.services = svc
+            app.state.page_counts = {}
+            await svc.documents.resume()
+            for hook in on_startup:
+                await hook(svc)
+            yield
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz),
+        Route("/api/openapi.json", openapi_json),
+        *(e.route() for e in ENDPOINTS),
+    ]
+    if settings.client_dir.is_dir():
+        routes.append(Mount("/", StaticFiles(directory=settings.client_dir, html=True),
+                            name="client"))
+    return Starlette(
+        routes=routes,
+        exception_handlers={ApiError: api_error, IntakeError: intake_error},
+        lifespan=lifespan,
+    )
+
+
+def from_env() -> Starlette:
+    """The production app, configured from the environment (`phonghop serve`)."""
+    return create_app(Settings.from_env())
