@@ -1,0 +1,180 @@
+"""Test helpers: a browser-like HTTP client, waiting on conditions, making PDFs and folders."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import textwrap
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pymupdf
+
+
+async def wait_for(
+    condition: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.02,
+    what: str = "condition",
+) -> Any:
+    """Poll until `condition()` (sync or async) is truthy; fail with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+class Client:
+    """Speaks to the server as a browser does: session cookie plus the CSRF header."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30,
+                                      headers={"Origin": base_url})
+        self.csrf: str | None = None
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+
+    async def login(self, username: str, password: str) -> httpx.Response:
+        response = await self.http.post("/api/auth/login",
+                                        json={"username": username, "password": password})
+        if response.status_code == 200:
+            self.csrf = response.json()["csrf_token"]
+        return response
+
+    def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
+        out = dict(headers or {})
+        if self.csrf:
+            out.setdefault("X-CSRF-Token", self.csrf)
+        return out
+
+    async def get(self, url: str, **kw: Any) -> httpx.Response:
+        return await self.http.get(url, **kw)
+
+    async def post(self, url: str, headers: dict[str, str] | None = None, **kw: Any
+                   ) -> httpx.Response:
+        return await self.http.post(url, headers=self._headers(headers), **kw)
+
+    async def patch(self, url: str, headers: dict[str, str] | None = None, **kw: Any
+                    ) -> httpx.Response:
+        return await self.http.patch(url, headers=self._headers(headers), **kw)
+
+    async def put(self, url: str, headers: dict[str, str] | None = None, **kw: Any
+                  ) -> httpx.Response:
+        return await self.http.put(url, headers=self._headers(headers), **kw)
+
+    async def delete(self, url: str, headers: dict[str, str] | None = None, **kw: Any
+                     ) -> httpx.Response:
+        return await self.http.delete(url, headers=self._headers(headers), **kw)
+
+    async def upload(self, meeting_id: int, data: bytes, **params: Any) -> httpx.Response:
+        return await self.post(f"/api/meetings/{meeting_id}/documents", content=data,
+                               params=params, headers={"Content-Type": "application/pdf"})
+
+    async def wait_ready(self, document_id: int, timeout: float = 60) -> dict[str, Any]:
+        async def ready() -> dict[str, Any] | None:
+            body = (await self.get(f"/api/documents/{document_id}")).json()
+            return body if body["state"] in ("ready", "failed") else None
+
+        return await wait_for(ready, timeout=timeout, what=f"document {document_id} rendered")
+
+
+async def gather_ok(*calls: Awaitable[httpx.Response]) -> list[httpx.Response]:
+    return list(await asyncio.gather(*calls))
+
+
+def make_pdf(pages: list[str], *, size: tuple[float, float] = (595, 842)) -> bytes:
+    """A small, real PDF with one line of (Vietnamese) text per page."""
+    doc = pymupdf.open()
+    font = pymupdf.Font("notos")  # Noto Sans, from pymupdf-fonts: has Vietnamese glyphs
+    for text in pages:
+        page = doc.new_page(width=size[0], height=size[1])
+        page.insert_font(fontname="notos", fontbuffer=font.buffer)
+        page.insert_text((72, 100), text, fontsize=18, fontname="notos")
+    data = doc.tobytes(garbage=3, deflate=True)
+    doc.close()
+    return data
+
+
+def make_meeting_folder(folder: Path, key: str, prefix: str) -> Path:
+    """A meeting folder with every role, a guest-visible and a private document."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "cong-khai.pdf").write_bytes(make_pdf([f"{key} public page one", "page two"]))
+    (folder / "noi-bo.pdf").write_bytes(make_pdf([f"{key} internal report", "Nghi quyet"]))
+    p = prefix
+    (folder / "meeting.toml").write_text(textwrap.dedent(f"""
+        [meeting]
+        key = "{key}"
+        title = "Kỳ họp thử {key}"
+        starts_at = 2026-12-10T08:00:00+07:00
+        place = "Hội trường"
+        status = "published"
+
+        [[sites]]
+        key = "huyen"
+        name = "Điểm cầu huyện"
+        kind = "district"
+
+        [[sites]]
+        key = "xa"
+        name = "Điểm cầu xã"
+        kind = "commune"
+
+        [[participants]]
+        username = "{p}chu"
+        full_name = "Chủ Tọa"
+        role = "chair"
+        site = "huyen"
+
+        [[participants]]
+        username = "{p}thu"
+        full_name = "Thư Ký"
+        role = "secretary"
+
+        [[participants]]
+        username = "{p}dbieu1"
+        full_name = "Đại Biểu Một"
+        role = "delegate"
+
+        [[participants]]
+        username = "{p}dbieu2"
+        full_name = "Đại Biểu Hai"
+        role = "delegate"
+
+        [[participants]]
+        username = "{p}khach"
+        full_name = "Khách Mời"
+        role = "guest"
+
+        [[participants]]
+        username = "{p}xa"
+        full_name = "Điểm cầu xã"
+        role = "site"
+        site = "xa"
+
+        [[agenda]]
+        title = "Khai mạc"
+        presenter = "{p}chu"
+        duration_minutes = 10
+        documents = [{{ file = "cong-khai.pdf", title = "Tài liệu công khai", guest_visible = true }}]
+
+        [[agenda]]
+        title = "Báo cáo"
+        guest_visible = false
+        documents = [{{ file = "noi-bo.pdf", title = "Báo cáo nội bộ" }}]
+
+          [[agenda.items]]
+          title = "Thảo luận"
+          presenter = "{p}dbieu1"
+    """))
+    return folder
