@@ -18,8 +18,8 @@ from server.api import auth, documents, meetings, openapi
 from server.api.deps import Services
 from server.api.registry import Endpoint
 from server.config import Settings
-from server.documents.errors import IntakeError
-from server.errors import ApiError
+from server.documents.errors import IntakeError, RenderError
+from server.errors import ApiError, not_found
 from server.runtime import open_services
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,17 @@ async def api_error(request: Request, exc: Exception) -> Response:
 async def intake_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, IntakeError)
     return await api_error(request, documents.intake_error(exc))
+
+
+async def render_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RenderError)
+    # A timeout or a dead worker may pass on a retry; a page MuPDF cannot draw will not.
+    status = 503 if exc.code in ("render_timeout", "render_crashed", "render_memory") else 422
+    return await api_error(request, ApiError(status, exc.code, exc.message))
+
+
+async def api_not_found(request: Request) -> Response:
+    return await api_error(request, not_found("That API route"))
 
 
 async def healthz(request: Request) -> Response:
@@ -73,13 +84,16 @@ def create_app(
         Route("/healthz", healthz),
         Route("/api/openapi.json", openapi_json),
         *(e.route() for e in ENDPOINTS),
+        Route("/api/{path:path}", api_not_found,
+              methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),
     ]
     if settings.client_dir.is_dir():
         routes.append(Mount("/", StaticFiles(directory=settings.client_dir, html=True),
                             name="client"))
     return Starlette(
         routes=routes,
-        exception_handlers={ApiError: api_error, IntakeError: intake_error},
+        exception_handlers={ApiError: api_error, IntakeError: intake_error,
+                            RenderError: render_error},
         lifespan=lifespan,
     )
 

@@ -235,3 +235,30 @@ async def test_secretary_edits_and_removes_documents(server: LiveServer, meeting
         pdf = await sec.get(docs[0]["pdf_url"])
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
         assert "filename*=UTF-8''" in pdf.headers["content-disposition"]
+
+
+async def test_the_same_new_file_uploaded_twice_at_once(server: LiveServer, meeting: Any) -> None:
+    async with await secretary(server) as sec:
+        data = make_pdf(["Hai người cùng tải lên"])
+        first, second = await asyncio.gather(sec.upload(meeting["a"], data),
+                                             sec.upload(meeting["a"], data))
+        assert (first.status_code, second.status_code) == (201, 201), second.text
+        assert first.json()["sha256"] == second.json()["sha256"]
+        assert (await sec.wait_ready(first.json()["id"]))["state"] == "ready"
+
+
+async def test_an_oversized_upload_is_refused_before_it_is_read(
+    server: LiveServer, meeting: Any
+) -> None:
+    async with await secretary(server) as sec:
+        cookie = "; ".join(f"{k}={v}" for k, v in sec.http.cookies.items())
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write((
+            f"POST /api/meetings/{meeting['a']}/documents HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{server.port}\r\nCookie: {cookie}\r\n"
+            f"X-CSRF-Token: {sec.csrf}\r\nContent-Type: application/pdf\r\n"
+            f"Content-Length: {10**9}\r\n\r\n%PDF-1.7\n").encode())
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 10)
+        writer.close()
+        assert status_line.split()[1] == b"413"

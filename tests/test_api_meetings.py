@@ -165,3 +165,16 @@ async def test_openapi_describes_every_route(server: LiveServer) -> None:
     upload = spec["paths"]["/api/meetings/{meeting_id}/documents"]["post"]
     assert "application/pdf" in upload["requestBody"]["content"]
     assert "MeetingOut" in spec["components"]["schemas"]
+
+
+async def test_null_clears_only_what_may_be_empty(server: LiveServer, meeting: Any) -> None:
+    async with server.client() as c:
+        await c.login("thu", PASSWORD)
+        url = f"/api/meetings/{meeting['a']}"
+        response = await c.patch(url, json={"description": None, "title": None,
+                                            "ends_at": None})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["title"] == "Kỳ họp thử hop-a" and body["description"] == ""
+        assert body["ends_at"] is None
+        assert (await c.get("/api/no-such-route")).json()["error"]["code"] == "not_found"

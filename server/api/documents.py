@@ -54,6 +54,10 @@ async def upload(request: Request) -> Response:
     ):
         raise ApiError(415, "unsupported_media_type",
                        "Send the PDF itself as the request body (Content-Type: application/pdf).")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > svc.settings.max_upload_bytes:
+        raise IntakeError("too_large", "The file is larger than the limit of "
+                          f"{svc.settings.max_upload_bytes // (1024 * 1024)} MB.", 413)
     async with svc.db.read() as session:
         member = await access.editable(session, identity, meeting_id)
         if agenda_item_id is not None:
@@ -119,10 +123,7 @@ async def update_document(request: Request, body: schemas.DocumentUpdate) -> Res
             await meetings.get_item(session, member.meeting.id, changes["agenda_item_id"])
         row = await session.get(Document, document.id)
         assert row is not None
-        for name, value in changes.items():
-            if value is None and name != "agenda_item_id":
-                continue
-            setattr(row, name, value)
+        meetings.apply_changes(row, changes, nullable={"agenda_item_id"})
         audit.record(session, "document_updated", user_id=identity.user_id,
                      meeting_id=member.meeting.id, target=str(document.id),
                      address=client_address(request), **body.model_dump(exclude_unset=True))

@@ -90,8 +90,7 @@ async def update_site(request: Request, body: schemas.SiteUpdate) -> Response:
     async with services(request).db.write() as session:
         await access.editable(session, identity, meeting_id)
         site = await meetings.get_site(session, meeting_id, path_int(request, "site_id"))
-        for name, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
-            setattr(site, name, value)
+        meetings.apply_changes(site, body.model_dump(exclude_unset=True), nullable=set())
         audit.record(session, "site_updated", user_id=identity.user_id, meeting_id=meeting_id,
                      target=site.key, address=client_address(request))
         return reply(schemas.SiteOut(id=site.id, key=site.key, name=site.name, kind=site.kind))

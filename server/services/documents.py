@@ -17,13 +17,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.api import schemas
 from server.config import Settings
 from server.db.engine import Database
 from server.db.models import Document, DocumentFile, IntakeState, PageText
-from server.documents.errors import IntakeError, RenderError
+from server.documents.errors import IntakeError, RenderError, unreadable
 from server.documents.intake import InspectedPdf, looks_like_pdf
 from server.documents.pipeline import Renderer
 from server.documents.textsearch import find_matches, fold, snippet
@@ -94,12 +95,23 @@ class DocumentService:
             try:
                 info: InspectedPdf = await self.renderer.inspect(str(tmp), self.settings.max_pages)
             except RenderError as error:
-                raise IntakeError(
-                    "damaged", f"This PDF could not be read safely ({error.message}).", 422
-                ) from error
+                raise unreadable(error) from error
             await self.renderer.store.put_pdf_from(tmp, sha256)
         finally:
             tmp.unlink(missing_ok=True)
+        try:
+            file = await self._record(sha256, size, info)
+        except IntegrityError:
+            # A simultaneous upload of the same new file recorded it first: use that.
+            async with self.db.read() as session:
+                stored = await session.get(DocumentFile, sha256)
+            assert stored is not None
+            return stored
+        if info.repaired:
+            log.warning("document %s was damaged and repaired by MuPDF", sha256[:12])
+        return file
+
+    async def _record(self, sha256: str, size: int, info: InspectedPdf) -> DocumentFile:
         async with self.db.write() as session:
             file = await session.get(DocumentFile, sha256)
             if file is None:
@@ -118,8 +130,6 @@ class DocumentService:
             file.state = IntakeState.PENDING
             file.pages_ready = 0
             file.error_code = file.error_message = None
-        if info.repaired:
-            log.warning("document %s was damaged and repaired by MuPDF", sha256[:12])
         return file
 
     # ---- pre-rendering ----------------------------------------------------------------

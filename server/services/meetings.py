@@ -169,6 +169,13 @@ async def detail(
 
 # ---- editing --------------------------------------------------------------------------
 
+def apply_changes(row: object, changes: dict[str, object], *, nullable: set[str]) -> None:
+    """Set the fields a PATCH named; `null` clears only the fields that may be empty."""
+    for name, value in changes.items():
+        if value is not None or name in nullable:
+            setattr(row, name, value)
+
+
 async def create_meeting(
     session: AsyncSession, identity: Identity, data: schemas.MeetingCreate
 ) -> Meeting:
@@ -207,10 +214,7 @@ async def update_meeting(
         if status is MeetingStatus.PUBLISHED:
             await check_publishable(session, meeting.id)
         meeting.status = status
-    for name, value in changes.items():
-        if value is None and name in ("title",):
-            continue
-        setattr(meeting, name, value)
+    apply_changes(meeting, changes, nullable={"starts_at", "ends_at"})
     await session.flush()
     return meeting
 
@@ -296,10 +300,7 @@ async def update_participant(
         await _check_no_other_chair(session, member.meeting.id, participant.id)
     if participant.role is Role.SECRETARY and changes.get("role", Role.SECRETARY) is not Role.SECRETARY:
         await _keep_a_secretary(session, member.meeting.id, participant.id)
-    for name, value in changes.items():
-        if value is None and name == "role":
-            continue
-        setattr(participant, name, value)
+    apply_changes(participant, changes, nullable={"site_id"})
     await session.flush()
     return participant
 
@@ -354,10 +355,7 @@ async def update_item(
     changes = data.model_dump(exclude_unset=True)
     if changes.get("presenter_id") is not None:
         await get_participant(session, member.meeting.id, changes["presenter_id"])
-    for name, value in changes.items():
-        if value is None and name in ("title", "guest_visible"):
-            continue
-        setattr(item, name, value)
+    apply_changes(item, changes, nullable={"presenter_id", "duration_minutes"})
     await session.flush()
     return item
 
