@@ -9,7 +9,12 @@ from starlette.responses import Response
 
 from server.api import schemas
 from server.api.deps import (
-    check_origin, client_address, optional_identity, reply, require_identity, services,
+    check_origin,
+    client_address,
+    optional_identity,
+    reply,
+    require_identity,
+    services,
 )
 from server.api.registry import Endpoint
 from server.db.models import CredentialKind, User

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -111,12 +112,14 @@ def path_int(request: Request, name: str) -> int:
     return int(value)
 
 
-def reply(data: BaseModel | list[BaseModel] | dict[str, Any] | None, status: int = 200) -> Response:
+def reply(
+    data: BaseModel | Sequence[BaseModel] | dict[str, Any] | None, status: int = 200
+) -> Response:
     if data is None:
         return Response(status_code=204)
     if isinstance(data, BaseModel):
         payload: Any = data.model_dump(mode="json")
-    elif isinstance(data, list):
+    elif isinstance(data, Sequence):
         payload = [item.model_dump(mode="json") for item in data]
     else:
         payload = data

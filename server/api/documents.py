@@ -18,7 +18,12 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from server.api import schemas
 from server.api.deps import (
-    client_address, optional_identity, path_int, reply, require_identity, services,
+    client_address,
+    optional_identity,
+    path_int,
+    reply,
+    require_identity,
+    services,
 )
 from server.api.registry import Endpoint, Param
 from server.db.models import Document, DocumentFile, IntakeState

@@ -178,6 +178,6 @@ def _page_labels(doc: pymupdf.Document) -> tuple[str, ...] | None:
     try:
         if not doc.get_page_labels():
             return None
-        return tuple(nfc(page.get_label()) for page in doc)
+        return tuple(nfc(doc[n].get_label()) for n in range(doc.page_count))
     except (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase):
         return None

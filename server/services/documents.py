@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -196,7 +196,7 @@ class DocumentService:
     async def _index_text(self, sha256: str, page_count: int) -> None:
         texts = [await self.renderer.page_text(sha256, n) for n in range(1, page_count + 1)]
         async with self.db.write() as session:
-            await session.execute(PageText.__table__.delete().where(PageText.sha256 == sha256))
+            await session.execute(delete(PageText).where(PageText.sha256 == sha256))
             session.add_all(
                 PageText(sha256=sha256, page=n, text=t["text"], folded=fold(t["text"]))
                 for n, t in enumerate(texts, start=1)
