@@ -25,6 +25,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-# System packages the test suite drives (none yet beyond Python's own).
+# System packages the test suite drives: the browser tests (tests/e2e) run Debian's
+# Chromium through Playwright, because Playwright's own browser download needs the internet.
+# Installed only when missing (CI runs as root on a possibly fresh machine).
 test-deps:
-	@true
+	@test -x /usr/bin/chromium || { \
+	  apt-get update && apt-get install -y --no-install-recommends chromium; }
