@@ -277,3 +277,88 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     address: Mapped[str | None] = mapped_column(String(64))
+
+
+class Visibility(enum.StrEnum):
+    PRIVATE = "private"  # the author only
+    SHARED = "shared"  # everyone in the meeting
+    CHAIR = "chair"  # the author, the chair and the secretaries
+
+
+class AnnotationKind(enum.StrEnum):
+    INK = "ink"
+    NOTE = "note"
+    HIGHLIGHT = "highlight"
+
+
+class Event(Base):
+    """A durable change, numbered within its meeting; the log clients replay from.
+
+    `audience` says who may receive it: everyone, or a visibility and its author (for
+    annotations). `command_key` ("user id:client command id") makes a retried command
+    apply once: the second attempt finds the first one's event and returns its result.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "seq"),
+        UniqueConstraint("command_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    visibility: Mapped[Visibility] = mapped_column(
+        _enum(Visibility, "event_visibility"), default=Visibility.SHARED
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    command_key: Mapped[str | None] = mapped_column(String(120))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Presentation(Base):
+    """What the meeting's presenter shows now; a late joiner lands here."""
+
+    __tablename__ = "presentations"
+
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True
+    )
+    presenter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL")
+    )
+    page: Mapped[int] = mapped_column(Integer, default=1)
+    zoom: Mapped[float] = mapped_column(default=1.0)
+    # The visible part of the page, as fractions of its width and height: x, y, w, h.
+    viewport: Mapped[list[float] | None] = mapped_column(JSON)
+    agenda_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agenda_items.id", ondelete="SET NULL")
+    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Annotation(Base):
+    """Ink, a text note or a highlight on one page of a meeting's document. Kept for good:
+    a deleted annotation is marked, not removed, so the record stays complete."""
+
+    __tablename__ = "annotations"
+    __table_args__ = (Index("ix_annotations_document_page", "document_id", "page"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # chosen by the client
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"),
+                                            index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    page: Mapped[int] = mapped_column(Integer)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[AnnotationKind] = mapped_column(_enum(AnnotationKind, "annotation_kind"))
+    visibility: Mapped[Visibility] = mapped_column(
+        _enum(Visibility, "annotation_visibility"), default=Visibility.PRIVATE
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

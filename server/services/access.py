@@ -33,6 +33,7 @@ class Membership:
     role: Role | None  # None for an administrator who is not a participant
     participant_id: int | None
     is_admin: bool
+    site_id: int | None = None
 
     @property
     def can_edit(self) -> bool:
@@ -58,7 +59,7 @@ async def membership(session: AsyncSession, identity: Identity, meeting_id: int)
     """The caller's membership, or 404 if the caller may not see the meeting at all."""
     row = (
         await session.execute(
-            select(Meeting, Participant.role, Participant.id)
+            select(Meeting, Participant.role, Participant.id, Participant.site_id)
             .outerjoin(
                 Participant,
                 (Participant.meeting_id == Meeting.id)
@@ -69,10 +70,10 @@ async def membership(session: AsyncSession, identity: Identity, meeting_id: int)
     ).first()
     if row is None:
         raise not_found("That meeting")
-    meeting, role, participant_id = row
+    meeting, role, participant_id, site_id = row
     if not _may_read(meeting, role, identity.is_admin):
         raise not_found("That meeting")
-    return Membership(meeting, role, participant_id, identity.is_admin)
+    return Membership(meeting, role, participant_id, identity.is_admin, site_id)
 
 
 async def editable(session: AsyncSession, identity: Identity, meeting_id: int) -> Membership:

@@ -1,0 +1,130 @@
+"""Annotations: ink, text notes and highlights on a document's page.
+
+Coordinates are PDF points of the page as displayed (the space of the page images and
+of the word boxes), so a stroke sits right at every zoom and screen size. Private is
+the default; shared notes reach everyone, chair-visible ones the chair and secretaries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.models import (
+    Annotation,
+    AnnotationKind,
+    Document,
+    DocumentFile,
+    Role,
+    Visibility,
+    utcnow,
+)
+from server.protocol import ProtocolError
+from server.services.events import Audience
+
+MAX_PER_PAGE = 500  # of one author's annotations on one page
+
+
+def as_dict(row: Annotation) -> dict[str, Any]:
+    return {
+        "id": row.id, "document_id": row.document_id, "page": row.page,
+        "author_id": row.author_id, "kind": row.kind.value,
+        "visibility": row.visibility.value, "data": row.data,
+        "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat(),
+    }
+
+
+def audience(row: Annotation) -> Audience:
+    return Audience(row.visibility, row.author_id)
+
+
+async def _document(session: AsyncSession, meeting_id: int, document_id: int, page: int
+                    ) -> Document:
+    document = await session.get(Document, document_id)
+    if document is None or document.meeting_id != meeting_id:
+        raise ProtocolError("not_found", "That document is not part of this meeting.")
+    file = await session.get(DocumentFile, document.sha256)
+    if file is None or not 1 <= page <= file.page_count:
+        raise ProtocolError("invalid", "That page is not in the document.")
+    return document
+
+
+async def create(
+    session: AsyncSession, meeting_id: int, author_id: int, *, annotation_id: str,
+    document_id: int, page: int, kind: AnnotationKind, visibility: Visibility,
+    data: dict[str, Any], guest: bool,
+) -> Annotation:
+    document = await _document(session, meeting_id, document_id, page)
+    if guest and not document.guest_visible:
+        raise ProtocolError("not_found", "That document is not part of this meeting.")
+    if guest and visibility is not Visibility.PRIVATE:
+        raise ProtocolError("forbidden", "Guests may write private notes only.")
+    if await session.get(Annotation, annotation_id) is not None:
+        raise ProtocolError("duplicate", "An annotation with this id exists already.")
+    count = (await session.execute(select(func.count()).select_from(Annotation).where(
+        Annotation.document_id == document_id, Annotation.page == page,
+        Annotation.author_id == author_id, Annotation.deleted_at.is_(None)))).scalar_one()
+    if count >= MAX_PER_PAGE:
+        raise ProtocolError("limit", f"A page holds at most {MAX_PER_PAGE} of your "
+                            "annotations; erase some first.")
+    row = Annotation(id=annotation_id, meeting_id=meeting_id, document_id=document_id,
+                     page=page, author_id=author_id, kind=kind, visibility=visibility,
+                     data=data)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def get_live(session: AsyncSession, meeting_id: int, annotation_id: str) -> Annotation:
+    row = await session.get(Annotation, annotation_id)
+    if row is None or row.meeting_id != meeting_id or row.deleted_at is not None:
+        raise ProtocolError("not_found", "That annotation does not exist.")
+    return row
+
+
+def may_see(row: Annotation, user_id: int, role: Role | None, is_admin: bool) -> bool:
+    return audience(row).admits(user_id, role, is_admin)
+
+
+async def update(
+    session: AsyncSession, meeting_id: int, user_id: int, annotation_id: str, *,
+    data: dict[str, Any] | None, visibility: Visibility | None,
+) -> tuple[Annotation, Audience]:
+    """Change one's own annotation; returns it and the audience it had before."""
+    row = await get_live(session, meeting_id, annotation_id)
+    if row.author_id != user_id:
+        raise ProtocolError("forbidden", "Only its author can change an annotation.")
+    before = audience(row)
+    if data is not None:
+        row.data = data
+    if visibility is not None:
+        row.visibility = visibility
+    row.updated_at = utcnow()
+    await session.flush()
+    return row, before
+
+
+async def delete(session: AsyncSession, meeting_id: int, user_id: int, role: Role | None,
+                 annotation_id: str) -> Annotation:
+    row = await get_live(session, meeting_id, annotation_id)
+    chair_may = role is Role.CHAIR and row.visibility is Visibility.SHARED
+    if row.author_id != user_id and not chair_may:
+        raise ProtocolError("forbidden", "Only its author (or the chair, for shared notes) "
+                            "can remove an annotation.")
+    row.deleted_at = utcnow()
+    await session.flush()
+    return row
+
+
+async def on_page(session: AsyncSession, meeting_id: int, document_id: int, page: int | None,
+                  user_id: int, role: Role | None, is_admin: bool) -> list[dict[str, Any]]:
+    """The annotations of a page (or a whole document) this user may see."""
+    query = select(Annotation).where(
+        Annotation.meeting_id == meeting_id, Annotation.document_id == document_id,
+        Annotation.deleted_at.is_(None)).order_by(Annotation.created_at, Annotation.id)
+    if page is not None:
+        query = query.where(Annotation.page == page)
+    rows = (await session.execute(query)).scalars().all()
+    return [as_dict(r) for r in rows if may_see(r, user_id, role, is_admin)]
