@@ -11,16 +11,19 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from server.api import auth, documents, meetings, openapi
 from server.api.deps import Services
 from server.api.registry import Endpoint
+from server.broker import create_broker
 from server.config import Settings
 from server.documents.errors import IntakeError, RenderError
 from server.errors import ApiError, not_found
+from server.live.hub import Hub
 from server.runtime import open_services
+from server.ws import meeting_socket
 
 log = logging.getLogger(__name__)
 
@@ -73,16 +76,24 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_services(settings, migrate=migrate) as svc:
+            hub = Hub(svc.db, create_broker(settings), prefix=settings.redis_prefix,
+                      backlog=settings.ws_backlog)
+            await hub.start()
             app.state.services = svc
+            app.state.hub = hub
             app.state.page_counts = {}
-            await svc.documents.resume()
-            for hook in on_startup:
-                await hook(svc)
-            yield
+            try:
+                await svc.documents.resume()
+                for hook in on_startup:
+                    await hook(svc)
+                yield
+            finally:
+                await hub.close()
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/api/openapi.json", openapi_json),
+        WebSocketRoute("/ws", meeting_socket),
         *(e.route() for e in ENDPOINTS),
         Route("/api/{path:path}", api_not_found,
               methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),

@@ -18,6 +18,10 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
      "SQLAlchemy async URL: `sqlite+aiosqlite:///path` or `postgresql+asyncpg://user@host/db`."),
     ("REDIS_URL", "(unset: in-process broker)",
      "Redis for pub/sub between server processes, e.g. `redis://127.0.0.1:6379/0`."),
+    ("PHONGHOP_REDIS_PREFIX", "phonghop",
+     "Prefix of the Redis pub/sub channels; give each deployment sharing a Redis its own."),
+    ("PHONGHOP_WS_BACKLOG", "512",
+     "Messages queued for a websocket that is not reading before it is closed (code 4008)."),
     ("PHONGHOP_DATA_DIR", "./data", "Where uploaded PDFs and rendered pages are stored."),
     ("PHONGHOP_SECRET_KEY", "(random per start)",
      "Secret for signing; set it in production so sessions survive a restart."),
@@ -52,6 +56,8 @@ class Settings:
     data_dir: Path = Path("data")
     database_url: str = ""
     redis_url: str | None = None
+    redis_prefix: str = "phonghop"
+    ws_backlog: int = 512
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     allowed_origins: tuple[str, ...] = ()
     cookie_secure: bool = False
@@ -96,6 +102,8 @@ class Settings:
             values["database_url"] = normalize_database_url(env["DATABASE_URL"])
         if env.get("REDIS_URL"):
             values["redis_url"] = env["REDIS_URL"]
+        if env.get("PHONGHOP_REDIS_PREFIX"):
+            values["redis_prefix"] = env["PHONGHOP_REDIS_PREFIX"]
         if env.get("PHONGHOP_SECRET_KEY"):
             values["secret_key"] = env["PHONGHOP_SECRET_KEY"]
         if env.get("PHONGHOP_ALLOWED_ORIGINS"):
@@ -114,6 +122,7 @@ class Settings:
             "PHONGHOP_RENDER_TIMEOUT_SECONDS": ("render_timeout", float),
             "PHONGHOP_RENDER_MEMORY_MB": ("render_memory_mb", int),
             "PHONGHOP_THUMBNAIL_WIDTH": ("thumbnail_width", int),
+            "PHONGHOP_WS_BACKLOG": ("ws_backlog", int),
         }
         for var, (name, kind) in numbers.items():
             if env.get(var):

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from server.api import schemas
 from server.api.deps import (
@@ -30,7 +30,7 @@ from server.db.models import Document, DocumentFile, IntakeState
 from server.documents.errors import IntakeError
 from server.errors import ApiError, invalid, not_found, unauthenticated
 from server.security.credentials import Identity
-from server.services import access, audit, meetings
+from server.services import access, annotation, audit, meetings
 
 # Bump when the renderer's output changes, so cached images are not reused across it.
 RENDER_VERSION = 1
@@ -245,6 +245,20 @@ async def search(request: Request) -> Response:
         return reply(await svc.documents.search(session, member, query))
 
 
+async def document_annotations(request: Request) -> Response:
+    """The annotations on a document (or one `page` of it) that the caller may see."""
+    identity = await require_identity(request)
+    document, _, member = await _document(request, identity)
+    page = request.query_params.get("page")
+    if page is not None and not page.isdigit():
+        raise invalid("page must be a page number.")
+    async with services(request).db.read() as session:
+        items = await annotation.on_page(session, document.meeting_id, document.id,
+                                          int(page) if page else None, identity.user_id,
+                                          member.role, identity.is_admin)
+    return JSONResponse(items)
+
+
 def intake_error(error: IntakeError) -> ApiError:
     return ApiError(error.status, error.code, error.message)
 
@@ -271,6 +285,9 @@ ENDPOINTS = [
              body=schemas.DocumentUpdate, response=schemas.DocumentOut),
     Endpoint("DELETE", D, delete_document, "Remove a document from its meeting", "documents",
              status=204),
+    Endpoint("GET", D + "/annotations", document_annotations, "Annotations on a document",
+             "documents", query=(Param("page", "Only this page.",
+                                       schema=(("type", "integer"),)),)),
     Endpoint("GET", D + "/pdf", download_pdf, "Download the original PDF", "documents",
              produces="application/pdf"),
     Endpoint("GET", F + "/{width:int}.{format}", page_image, "A rendered page image", "pages",

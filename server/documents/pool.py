@@ -99,7 +99,10 @@ class RenderPool:
         self._preload = tuple(preload)
         self._initializer = initializer if initializer is not None else _default_initializer
         # None is the closing signal: each waiter that gets it puts it back for the next.
-        self._idle: asyncio.Queue[_Worker | None] = asyncio.Queue()
+        # Last in, first out: the worker that just finished goes next, and it most likely
+        # has the document open already (each worker caches a few). With FIFO, sequential
+        # jobs alternate workers and every document is opened and warmed in each of them.
+        self._idle: asyncio.Queue[_Worker | None] = asyncio.LifoQueue()
         self._busy: set[_Worker] = set()
         self._background: set[asyncio.Task[None]] = set()
         self._start_lock = asyncio.Lock()
