@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 
 from server.app import create_app
+from server.cli import uvicorn_options
 from server.config import Settings
 from tests.helpers import Client, make_meeting_folder, wait_for
 
@@ -59,7 +60,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
         data_dir=tmp_path / "data", database_url=database_url, render_workers=2,
         render_timeout=20, login_attempts=5, max_pages=300,
-        max_upload_bytes=8 * 1024 * 1024,
+        max_upload_bytes=8 * 1024 * 1024, ws_backlog=16,
     )
 
 
@@ -84,8 +85,8 @@ async def server(settings: Settings) -> AsyncIterator[LiveServer]:
     port = free_port()
     live = LiveServer(settings, port)
     live.app = create_app(settings)
-    config = uvicorn.Config(live.app, host="127.0.0.1", port=port, log_level="warning",
-                            ws="websockets-sansio", lifespan="on")
+    options = {**uvicorn_options("127.0.0.1", port), "log_level": "warning"}
+    config = uvicorn.Config(live.app, lifespan="on", **options)
     uv = uvicorn.Server(config)
     uv.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(uv.serve())

@@ -178,3 +178,107 @@ def make_meeting_folder(folder: Path, key: str, prefix: str) -> Path:
           presenter = "{p}dbieu1"
     """))
     return folder
+
+
+class CommandFailed(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(f"{error['code']}: {error['message']}")
+        self.code = error["code"]
+        self.error = error
+
+
+class ConnectionLost(Exception):
+    pass
+
+
+class LiveClient:
+    """A meeting websocket client: sends commands, collects results and events."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.events: list[dict[str, Any]] = []
+        self.results: dict[str, dict[str, Any]] = {}
+        self.hello: dict[str, Any] | None = None
+        self.closed_code: int | None = None
+        self._ids = iter(range(1, 10**9))
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def open(cls, base_url: str, client: Client | None = None, *,
+                   headers: dict[str, str] | None = None, **options: Any) -> LiveClient:
+        from websockets.asyncio.client import connect
+
+        extra = dict(headers or {})
+        if client is not None:
+            extra["Cookie"] = "; ".join(f"{k}={v}" for k, v in client.http.cookies.items())
+        ws = await connect(base_url.replace("http", "ws", 1) + "/ws", origin=base_url,
+                           additional_headers=extra, compression=None, max_size=2**22,
+                           **options)
+        live = cls(ws)
+        await wait_for(lambda: live.hello is not None or live.closed_code is not None,
+                       what="hello")
+        return live
+
+    async def _read(self) -> None:
+        import json
+
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            async for raw in self.ws:
+                frame = json.loads(raw)
+                if frame["type"] == "hello":
+                    self.hello = frame
+                elif frame["type"] == "result":
+                    self.results[frame["id"] or ""] = frame
+                else:
+                    self.events.append(frame)
+        except ConnectionClosed:
+            pass
+        self.closed_code = self.ws.close_code
+
+    def next_id(self) -> str:
+        return f"c{next(self._ids)}"
+
+    async def send_raw(self, text: str) -> None:
+        await self.ws.send(text)
+
+    async def command(self, cmd: str, meeting_id: int | None = None, *,
+                      command_id: str | None = None, timeout: float = 15, **args: Any
+                      ) -> dict[str, Any]:
+        import json
+
+        command_id = command_id or self.next_id()
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            await self.ws.send(json.dumps({"id": command_id, "cmd": cmd,
+                                           "meeting_id": meeting_id, "args": args}))
+        except ConnectionClosed as error:
+            raise ConnectionLost(str(error)) from None
+        frame = await wait_for(
+            lambda: self.results.pop(command_id, None) or self.closed_code is not None,
+            timeout=timeout, what=f"result of {cmd}")
+        if frame is True:
+            raise ConnectionLost(f"the socket closed ({self.closed_code}) before {cmd} answered")
+        if not frame["ok"]:
+            raise CommandFailed(frame["error"])
+        return dict(frame["data"])
+
+    def named(self, name: str, meeting_id: int | None = None) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["name"] == name
+                and (meeting_id is None or e["meeting_id"] == meeting_id)]
+
+    async def wait_event(self, name: str, predicate: Callable[[dict[str, Any]], bool]
+                         = lambda e: True, timeout: float = 10) -> dict[str, Any]:
+        return await wait_for(
+            lambda: next((e for e in self.events if e["name"] == name and predicate(e)), None),
+            timeout=timeout, what=f"event {name}")
+
+    def seqs(self, meeting_id: int) -> list[int]:
+        return [e["seq"] for e in self.events if e["meeting_id"] == meeting_id
+                and e["seq"] is not None]
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await asyncio.gather(self._reader, return_exceptions=True)
