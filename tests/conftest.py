@@ -17,7 +17,12 @@ import uvicorn
 from server.app import create_app
 from server.cli import uvicorn_options
 from server.config import Settings
+from server.security.passwords import use_cost
 from tests.helpers import Client, make_meeting_folder, wait_for
+
+# Every test creates a dozen accounts; production-strength Argon2 would spend most of
+# each test's setup hashing. Verification still runs real Argon2 (with these parameters).
+use_cost(time_cost=1, memory_kib=1024)
 
 PG_BASE = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "mat-khau-thu"

@@ -225,6 +225,16 @@ async def test_a_killed_process_loses_nothing(cluster: Cluster, database_url: st
     writers = [asyncio.create_task(write_notes(cluster, name, 200, acked, received[name]))
                for name in received]
     await wait_for(lambda: len(acked) >= 150, timeout=60, what="writing under way")
+    assert cluster.a.process is not None
+    dead = f"{cluster.a.process.pid}-"
+    observer, _ = await cluster.signed_in(cluster.b, "dbieu1")
+    await observer.command("meeting.join", cluster.meeting_id)
+
+    async def on_a() -> int:
+        presence = (await observer.command("meeting.join", cluster.meeting_id))["presence"]
+        return sum(p["key"].startswith(dead) for p in presence)
+
+    await wait_for(on_a, timeout=15, what="B to list the writers connected to A")
     cluster.a.kill()
     written = dict(zip(received, await asyncio.gather(*writers), strict=True))
 
@@ -235,8 +245,12 @@ async def test_a_killed_process_loses_nothing(cluster: Cluster, database_url: st
     await db.dispose()
     assert sorted(stored) == sorted(i for ids in written.values() for i in ids)
     # Each writer saw every note of the others, live or by replay after reconnecting.
-    observer, _ = await cluster.signed_in(cluster.b, "dbieu1")
-    await observer.command("meeting.join", cluster.meeting_id)
+    # The people who were on the killed process leave the presence list by themselves.
+    async def none_on_a() -> bool:
+        return await on_a() == 0
+
+    await wait_for(none_on_a, timeout=30, interval=0.5,
+                   what="the killed process's presence to expire")
     for name, seen in received.items():
         others = {i for other, ids in written.items() if other != name for i in ids}
         missing = others - seen

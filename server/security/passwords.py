@@ -19,6 +19,13 @@ _DUMMY_HASH = _hasher.hash("phonghop-no-such-user")
 MIN_PASSWORD_LENGTH = 8
 
 
+def use_cost(time_cost: int, memory_kib: int) -> None:
+    """Choose cheaper hashing (for test suites). A hash records its own parameters, so
+    verifying existing hashes is unaffected."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
