@@ -18,6 +18,8 @@ async def test_secretary_prepares_and_publishes_a_meeting(server: LiveServer, me
         created = response.json()
         mid = created["id"]
         assert created["status"] == "draft" and created["my_role"] == "secretary"
+        assert created["can_edit"] and created["next_statuses"] == ["published"]
+        assert created["limits"]["max_upload_bytes"] == server.settings.max_upload_bytes
 
         site = (await sec.post(f"/api/meetings/{mid}/sites", json={
             "key": "xa-moi", "name": "Điểm cầu xã Mới", "kind": "commune"})).json()
@@ -58,6 +60,7 @@ async def test_secretary_prepares_and_publishes_a_meeting(server: LiveServer, me
             await newbie.login("dai-bieu-moi", PASSWORD)
             seen = (await newbie.get(f"/api/meetings/{mid}")).json()
             assert seen["my_role"] == "delegate" and not seen["can_edit"]
+            assert seen["next_statuses"] == []
             assert [i["title"] for i in seen["agenda"]] == ["Thảo luận", "Khai mạc"]
 
         log = (await sec.get(f"/api/meetings/{mid}/audit")).json()

@@ -56,7 +56,7 @@ export class MeetingsView {
       h('span', { class: 'date-year' }, String(starts.getFullYear())))
       : h('div', { class: 'date-block is-empty', 'aria-hidden': 'true' }, icon('clock'));
     const when = starts ? i18n.meetingTime(meeting.starts_at, meeting.ends_at) : t('meetings.noDate');
-    const canPrepare = meeting.my_role === 'secretary' || this.app.user.is_admin;
+    const canPrepare = meeting.can_edit;
     return h('article', { class: 'meeting-card', dataset: { meetingId: String(meeting.id) } },
       date,
       h('div', { class: 'meeting-card-body' },

@@ -7,14 +7,6 @@ import { field } from './login.js';
 const POLL_MS = 1000;
 const ROLES = Object.freeze(['chair', 'secretary', 'delegate', 'site', 'guest']);
 const SITE_KINDS = Object.freeze(['district', 'commune']);
-// The status changes the server allows (server/services/meetings.py TRANSITIONS), in the
-// order the buttons are shown.
-const TRANSITIONS = Object.freeze({
-  draft: ['published'],
-  published: ['in_session', 'closed', 'draft'],
-  in_session: ['closed'],
-  closed: ['published'],
-});
 
 export class PrepareView {
   name = 'prepare';
@@ -138,7 +130,8 @@ export class PrepareView {
     replace(this.#els.status,
       h('span', { class: `badge status-${status}`, 'data-testid': 'meeting-status' }, t(`status.${status}`)),
       h('span', { class: 'publish-hint' }, t(`prepare.statusHint.${status}`)),
-      h('span', { class: 'publish-actions' }, TRANSITIONS[status].map((next, index) => {
+      // The server says which moves are allowed from here, the usual next step first.
+      h('span', { class: 'publish-actions' }, this.#meeting.next_statuses.map((next, index) => {
         const button = h('button', { type: 'button', class: index === 0 ? 'btn btn-primary' : 'btn btn-secondary',
           dataset: { transition: next },
           onclick: () => this.#change(() => this.app.api.updateMeeting(this.#meetingId, { status: next }),

@@ -254,7 +254,7 @@ export class RoomView {
       h('button', { type: 'button', class: 'search-hit', onclick: (event) => this.#openHit(hit, event.currentTarget) },
         h('span', { class: 'search-hit-head' },
           h('span', { class: 'search-hit-title' }, hit.document_title),
-          h('span', { class: 'search-hit-page' }, t('search.page', { page: this.#pageLabel(hit.document_id, hit.page) }))),
+          h('span', { class: 'search-hit-page' }, t('search.page', { page: hit.page_label ?? this.#pageLabel(hit.document_id, hit.page) }))),
         h('span', { class: 'search-hit-snippet' }, hit.snippet)))));
     this.#applyHighlights();
   }

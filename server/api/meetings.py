@@ -19,7 +19,7 @@ async def _detail(request: Request, identity: Identity, meeting_id: int) -> Resp
     svc = services(request)
     async with svc.db.read() as session:
         member = await access.membership(session, identity, meeting_id)
-        return reply(await meetings.detail(session, member, svc.settings.page_widths))
+        return reply(await meetings.detail(session, member, svc.settings))
 
 
 async def list_meetings(request: Request) -> Response:
@@ -168,7 +168,7 @@ async def get_agenda(request: Request) -> Response:
     svc = services(request)
     async with svc.db.read() as session:
         member = await access.membership(session, identity, path_int(request, "meeting_id"))
-        detail = await meetings.detail(session, member, svc.settings.page_widths)
+        detail = await meetings.detail(session, member, svc.settings)
     return reply(detail.agenda)  # type: ignore[arg-type]
 
 
@@ -189,7 +189,7 @@ async def _item_reply(request: Request, identity: Identity, meeting_id: int, ite
     svc = services(request)
     async with svc.db.read() as session:
         member = await access.membership(session, identity, meeting_id)
-        detail = await meetings.detail(session, member, svc.settings.page_widths)
+        detail = await meetings.detail(session, member, svc.settings)
     for node in detail.agenda:
         for candidate in (node, *node.children):
             if candidate.id == item_id:

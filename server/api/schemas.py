@@ -194,11 +194,19 @@ class MeetingSummary(BaseModel):
     ends_at: datetime | None
     status: MeetingStatus
     my_role: Role | None
+    can_edit: bool
+
+
+class Limits(BaseModel):
+    max_upload_bytes: int
+    max_pages: int
 
 
 class MeetingOut(MeetingSummary):
     description: str
-    can_edit: bool
+    next_statuses: list[MeetingStatus] = Field(
+        description="The statuses the secretary may move the meeting to from here.")
+    limits: Limits
     page_widths: list[int]
     sites: list[SiteOut]
     participants: list[ParticipantOut]
@@ -210,6 +218,7 @@ class SearchHit(BaseModel):
     document_id: int
     document_title: str
     page: int
+    page_label: str | None
     snippet: str
     boxes: list[list[list[float]]] = Field(
         description="Per occurrence, the word boxes [x0, y0, x1, y1] in PDF points of the "

@@ -260,9 +260,13 @@ class DocumentService:
         )
         hits: list[schemas.SearchHit] = []
         truncated = False
+        labels: dict[str, list[str] | None] = {}
         for document, page, text in rows:
             if not member.sees_document(document):
                 continue
+            if document.sha256 not in labels:
+                file = await session.get(DocumentFile, document.sha256)
+                labels[document.sha256] = file.page_labels if file else None
             words = (await self.renderer.page_text(document.sha256, page))["words"]
             matches = find_matches(words, query)
             if not matches:
@@ -272,7 +276,12 @@ class DocumentService:
                 break
             hits.append(schemas.SearchHit(
                 document_id=document.id, document_title=document.title, page=page,
+                page_label=_label(labels[document.sha256], page),
                 snippet=snippet(text, query),
                 boxes=[[list(box) for box in match] for match in matches],
             ))
         return schemas.SearchOut(query=query, hits=hits, truncated=truncated)
+
+
+def _label(labels: list[str] | None, page: int) -> str | None:
+    return labels[page - 1] if labels and page <= len(labels) else None

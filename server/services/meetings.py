@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.api import schemas
+from server.config import Settings
 from server.db.models import (
     AgendaItem,
     Document,
@@ -28,12 +29,13 @@ from server.security.credentials import Identity
 from server.services.access import Membership
 from server.services.users import by_username, ensure_user
 
-# Status moves a secretary may make; live sync moves a meeting into and out of session.
-TRANSITIONS: dict[MeetingStatus, set[MeetingStatus]] = {
-    MeetingStatus.DRAFT: {MeetingStatus.PUBLISHED},
-    MeetingStatus.PUBLISHED: {MeetingStatus.DRAFT, MeetingStatus.IN_SESSION, MeetingStatus.CLOSED},
-    MeetingStatus.IN_SESSION: {MeetingStatus.CLOSED},
-    MeetingStatus.CLOSED: {MeetingStatus.PUBLISHED},
+# Status moves a secretary may make, the usual next step first (clients show it first).
+TRANSITIONS: dict[MeetingStatus, tuple[MeetingStatus, ...]] = {
+    MeetingStatus.DRAFT: (MeetingStatus.PUBLISHED,),
+    MeetingStatus.PUBLISHED: (MeetingStatus.IN_SESSION, MeetingStatus.CLOSED,
+                              MeetingStatus.DRAFT),
+    MeetingStatus.IN_SESSION: (MeetingStatus.CLOSED,),
+    MeetingStatus.CLOSED: (MeetingStatus.PUBLISHED,),
 }
 
 PAGE_URL = "/api/files/{sha}/pages/{{page}}/{{width}}.{{format}}"
@@ -41,11 +43,12 @@ TEXT_URL = "/api/files/{sha}/pages/{{page}}/text.json"
 PDF_URL = "/api/documents/{id}/pdf"
 
 
-def meeting_summary(meeting: Meeting, role: Role | None) -> schemas.MeetingSummary:
+def meeting_summary(meeting: Meeting, role: Role | None, is_admin: bool
+                    ) -> schemas.MeetingSummary:
     return schemas.MeetingSummary(
         id=meeting.id, key=meeting.key, title=meeting.title, place=meeting.place,
         starts_at=meeting.starts_at, ends_at=meeting.ends_at, status=meeting.status,
-        my_role=role,
+        my_role=role, can_edit=is_admin or role is Role.SECRETARY,
     )
 
 
@@ -66,7 +69,7 @@ async def list_for(session: AsyncSession, identity: Identity) -> list[schemas.Me
         if identity.is_admin or meeting.status is not MeetingStatus.DRAFT or role in (
             Role.SECRETARY, Role.CHAIR
         ):
-            out.append(meeting_summary(meeting, role))
+            out.append(meeting_summary(meeting, role, identity.is_admin))
     return out
 
 
@@ -137,7 +140,7 @@ def agenda_tree(
 
 
 async def detail(
-    session: AsyncSession, member: Membership, page_widths: Sequence[int]
+    session: AsyncSession, member: Membership, settings: Settings
 ) -> schemas.MeetingOut:
     meeting = member.meeting
     sites = (await session.execute(select(Site).where(Site.meeting_id == meeting.id)
@@ -151,9 +154,12 @@ async def detail(
     )).scalars().all()
     documents = await visible_documents(session, member)
     return schemas.MeetingOut(
-        **meeting_summary(meeting, member.role).model_dump(),
-        description=meeting.description, can_edit=member.can_edit,
-        page_widths=list(page_widths),
+        **meeting_summary(meeting, member.role, member.is_admin).model_dump(),
+        description=meeting.description,
+        next_statuses=list(TRANSITIONS[meeting.status]) if member.can_edit else [],
+        limits=schemas.Limits(max_upload_bytes=settings.max_upload_bytes,
+                              max_pages=settings.max_pages),
+        page_widths=list(settings.page_widths),
         sites=[schemas.SiteOut(id=s.id, key=s.key, name=s.name, kind=s.kind) for s in sites],
         participants=[
             schemas.ParticipantOut(
