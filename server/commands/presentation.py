@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,18 +27,25 @@ class ShowArgs(BaseModel):
         None, description="The visible part of the page: x, y, width, height as fractions.")
 
 
-async def show(ctx: CommandContext, args: ShowArgs) -> dict[str, Any]:
-    """Show a document's page to everyone who follows."""
+async def _changed(ctx: CommandContext,
+                   apply: Callable[[AsyncSession, int], Awaitable[dict[str, Any]]]
+                   ) -> dict[str, Any]:
+    """Change the presentation state durably; everyone gets `presentation.changed`."""
     meeting_id = ctx.require_meeting()
 
     async def change(session: AsyncSession) -> Change:
-        state = await presentation.show(
-            session, meeting_id, user_id=ctx.identity.user_id, role=ctx.role,
-            is_admin=ctx.is_admin, document_id=args.document_id, page=args.page,
-            zoom=args.zoom, viewport=list(args.viewport) if args.viewport else None)
+        state = await apply(session, meeting_id)
         return Change("presentation.changed", state, result={"presentation": state})
 
     return await ctx.durable(change)
+
+
+async def show(ctx: CommandContext, args: ShowArgs) -> dict[str, Any]:
+    """Show a document's page to everyone who follows."""
+    return await _changed(ctx, lambda session, meeting_id: presentation.show(
+        session, meeting_id, user_id=ctx.identity.user_id, role=ctx.role,
+        is_admin=ctx.is_admin, document_id=args.document_id, page=args.page,
+        zoom=args.zoom, viewport=list(args.viewport) if args.viewport else None))
 
 
 class HandOverArgs(BaseModel):
@@ -48,13 +56,8 @@ class HandOverArgs(BaseModel):
 
 async def hand_over(ctx: CommandContext, args: HandOverArgs) -> dict[str, Any]:
     """The chair gives the presenter role to a participant, or takes it back."""
-    meeting_id = ctx.require_meeting()
-
-    async def change(session: AsyncSession) -> Change:
-        state = await presentation.hand_over(session, meeting_id, args.user_id)
-        return Change("presentation.changed", state, result={"presentation": state})
-
-    return await ctx.durable(change)
+    return await _changed(ctx, lambda session, meeting_id: presentation.hand_over(
+        session, meeting_id, args.user_id))
 
 
 class OpenItemArgs(BaseModel):
@@ -64,13 +67,8 @@ class OpenItemArgs(BaseModel):
 
 async def open_item(ctx: CommandContext, args: OpenItemArgs) -> dict[str, Any]:
     """Mark the agenda item the meeting is on."""
-    meeting_id = ctx.require_meeting()
-
-    async def change(session: AsyncSession) -> Change:
-        state = await presentation.open_item(session, meeting_id, args.agenda_item_id)
-        return Change("presentation.changed", state, result={"presentation": state})
-
-    return await ctx.durable(change)
+    return await _changed(ctx, lambda session, meeting_id: presentation.open_item(
+        session, meeting_id, args.agenda_item_id))
 
 
 class PointerArgs(BaseModel):
