@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 # (environment variable, default shown in docs, meaning)
@@ -23,8 +23,9 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("PHONGHOP_WS_BACKLOG", "512",
      "Messages queued for a websocket that is not reading before it is closed (code 4008)."),
     ("PHONGHOP_DATA_DIR", "./data", "Where uploaded PDFs and rendered pages are stored."),
-    ("PHONGHOP_SECRET_KEY", "(random per start)",
-     "Secret for signing; set it in production so sessions survive a restart."),
+    ("PHONGHOP_SECRET_KEY", "(generated once, kept in <data-dir>/secret_key)",
+     "Key under which sign-in tokens are stored (HMAC); every process of a deployment "
+     "needs the same one."),
     ("PHONGHOP_ALLOWED_ORIGINS", "(the server's own origin)",
      "Comma-separated origins allowed to send cookie-authenticated changes."),
     ("PHONGHOP_COOKIE_SECURE", "0", "Set to 1 behind HTTPS so the session cookie is Secure."),
@@ -58,7 +59,7 @@ class Settings:
     redis_url: str | None = None
     redis_prefix: str = "phonghop"
     ws_backlog: int = 512
-    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    secret_key: str = ""  # empty: generated once and kept in the data directory
     allowed_origins: tuple[str, ...] = ()
     cookie_secure: bool = False
     session_hours: int = 12
@@ -87,6 +88,19 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def resolve_secret_key(self) -> bytes:
+        """The configured key, or the one kept in the data directory (made on first use)."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / "secret_key"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_bytes().strip()
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(32))
+        return path.read_bytes().strip()
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

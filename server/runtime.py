@@ -38,7 +38,8 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         documents = DocumentService(settings, db, renderer)
         yield Services(
             settings=settings, db=db,
-            credentials=CredentialStore(db, settings.session_hours),
+            credentials=CredentialStore(db, settings.session_hours,
+                                        settings.resolve_secret_key()),
             login_limiter=LoginRateLimiter(settings.login_attempts,
                                            settings.login_window_seconds),
             renderer=renderer, documents=documents,

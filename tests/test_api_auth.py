@@ -99,3 +99,21 @@ async def test_bad_login_bodies_get_clear_errors(server: LiveServer, meeting: An
         response = await c.post("/api/auth/login", content=b"username=a",
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert response.status_code == 415
+
+
+async def test_the_database_alone_cannot_check_a_token(server: LiveServer, meeting: Any) -> None:
+    import hashlib
+
+    from sqlalchemy import select
+
+    from server.db.models import Credential
+    from server.security.credentials import COOKIE_NAME, hash_secret
+
+    async with server.client() as c:
+        await c.login("dbieu1", PASSWORD)
+        secret = c.http.cookies[COOKIE_NAME]
+    async with server.services.db.read() as session:
+        stored = set((await session.execute(select(Credential.token_hash))).scalars())
+    assert hashlib.sha256(secret.encode()).hexdigest() not in stored
+    assert hash_secret(secret, server.settings.resolve_secret_key()) in stored
+    assert hash_secret(secret, b"another deployment's key") not in stored

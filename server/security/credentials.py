@@ -1,6 +1,7 @@
 """Who is calling: resolve a session cookie or a bearer token to an `Identity`.
 
-Secrets are random 256-bit tokens; the database keeps only their SHA-256. A resolved
+Secrets are random 256-bit tokens; the database keeps only their HMAC-SHA-256 under the
+deployment's secret key, so a copy of the database alone cannot check a guessed token. A resolved
 identity is cached for a few seconds so that page-image requests (dozens per page turn
 across a room) do not each cost a database round trip; logout and revocation clear the
 entry in this process at once and reach other processes within the cache's lifetime.
@@ -9,6 +10,7 @@ entry in this process at once and reach other processes within the cache's lifet
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass
@@ -39,13 +41,14 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+def hash_secret(secret: str, key: bytes) -> str:
+    return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
 
 
 class CredentialStore:
-    def __init__(self, db: Database, session_hours: int) -> None:
+    def __init__(self, db: Database, session_hours: int, key: bytes) -> None:
         self.db = db
+        self.key = key
         self.session_lifetime = timedelta(hours=session_hours)
         self._cache: dict[str, tuple[float, Identity | None]] = {}
 
@@ -58,7 +61,7 @@ class CredentialStore:
         if lifetime is None and kind is CredentialKind.COOKIE:
             lifetime = self.session_lifetime
         credential = Credential(
-            token_hash=hash_secret(secret), user_id=user_id, kind=kind, label=label,
+            token_hash=hash_secret(secret, self.key), user_id=user_id, kind=kind, label=label,
             csrf_token=new_secret() if kind is CredentialKind.COOKIE else None,
             expires_at=utcnow() + lifetime if lifetime else None,
         )
@@ -67,7 +70,7 @@ class CredentialStore:
         return secret, credential
 
     async def resolve(self, secret: str, kind: CredentialKind) -> Identity | None:
-        token_hash = hash_secret(secret)
+        token_hash = hash_secret(secret, self.key)
         now = time.monotonic()
         cached = self._cache.get(token_hash)
         if cached and cached[0] > now:
@@ -104,7 +107,7 @@ class CredentialStore:
         )
 
     async def revoke(self, secret: str) -> None:
-        token_hash = hash_secret(secret)
+        token_hash = hash_secret(secret, self.key)
         self._cache.pop(token_hash, None)
         async with self.db.write() as session:
             credential = (
