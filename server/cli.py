@@ -14,6 +14,7 @@ import uvicorn
 
 from server.config import Settings
 from server.db.engine import migrate_sync
+from server.errors import ApiError
 
 log = logging.getLogger("phonghop")
 
@@ -156,7 +157,11 @@ def cmd_user(args: argparse.Namespace) -> int:
             print(f"user '{args.username}' saved")
         return 0
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except ApiError as error:  # a name or password the rules refuse
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
 
 
 def read_password(from_stdin: bool) -> str:
