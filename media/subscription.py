@@ -1,0 +1,90 @@
+"""A site's downstream peer connection: one source's audio and video, out of the relay."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from media import seams
+from media.track import RelayedTrack
+
+log = logging.getLogger(__name__)
+
+
+class Subscription:
+    """What `site_id` receives from `source` (a site, or the floor): a send-only peer
+    connection with one `RelayedTrack` per m-line the site offered to receive."""
+
+    def __init__(self, site_id: str, source: str, pc: RTCPeerConnection) -> None:
+        self.site_id = site_id
+        self.source = source
+        self.pc = pc
+        self.tracks: dict[str, RelayedTrack] = {}
+        self._drains: set[asyncio.Task[None]] = set()
+
+    def __repr__(self) -> str:
+        return f"<Subscription {self.site_id} <- {self.source} {self.pc.connectionState}>"
+
+    @classmethod
+    async def answer(cls, site_id: str, source: str, offer_sdp: str,
+                     configuration: RTCConfiguration,
+                     on_state: Callable[[Subscription], None]) -> tuple[Subscription, str]:
+        """Accept a site's offer to receive; return the subscription and the answer."""
+        pc = RTCPeerConnection(configuration)
+        subscription = cls(site_id, source, pc)
+        pc.on("connectionstatechange", lambda: on_state(subscription))
+        # Whatever the site sends on this connection is read and thrown away.
+        pc.on("track", subscription.consume)
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+            for transceiver in pc.getTransceivers():
+                if transceiver.kind in subscription.tracks:
+                    continue  # one track of a kind per source
+                track = RelayedTrack(transceiver.kind, site_id)
+                pc.addTrack(track)
+                seams.hook_sender_rtcp(transceiver.sender, track.on_rtcp)
+                subscription.tracks[transceiver.kind] = track
+            await pc.setLocalDescription(await pc.createAnswer())
+        except BaseException:
+            await subscription.close()
+            raise
+        for transceiver in pc.getTransceivers():
+            sending = subscription.tracks.get(transceiver.kind)
+            codecs = seams.negotiated_codecs(transceiver)
+            if sending is not None and transceiver.sender.track is sending and codecs:
+                sending.codec = codecs[0]
+        return subscription, pc.localDescription.sdp
+
+    def consume(self, track: MediaStreamTrack) -> None:
+        async def read() -> None:
+            while True:
+                try:
+                    await track.recv()
+                except MediaStreamError:
+                    return
+
+        task = asyncio.create_task(read(), name=f"consume-{self.site_id}-{track.kind}")
+        self._drains.add(task)
+        task.add_done_callback(self._drains.discard)
+
+    def silent_for(self, now: float | None = None) -> float:
+        """How long we have been sending media without a word back (RTCP) from the site."""
+        now = time.monotonic() if now is None else now
+        worst = 0.0
+        for track in self.tracks.values():
+            if track.last_sent > track.last_report:
+                worst = max(worst, now - track.last_report)
+        return worst
+
+    async def close(self) -> None:
+        for track in self.tracks.values():
+            track.stop()
+        for task in list(self._drains):
+            task.cancel()
+        await asyncio.gather(*self._drains, return_exceptions=True)
+        await self.pc.close()
