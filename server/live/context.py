@@ -82,12 +82,13 @@ class CommandContext:
         meeting_id = self.require_meeting()
         key = f"{self.identity.user_id}:{self.command_id}"
         db = self.services.db
-        async with db.read() as session:
-            prior = await events.by_command(session, key)
-        if prior is not None:
-            return {**(prior.result or {}), "seq": prior.seq, "duplicate": True}
         try:
             async with db.write() as session:
+                # Looked up inside the write transaction: one transaction per command
+                # rather than two, and no retry can slip in between look-up and write.
+                prior = await events.by_command(session, key)
+                if prior is not None:
+                    return {**(prior.result or {}), "seq": prior.seq, "duplicate": True}
                 outcome = await change(session)
                 event = await events.append(
                     session, meeting_id, outcome.name, outcome.data,

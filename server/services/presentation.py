@@ -51,25 +51,23 @@ async def show(
     row = await current(session, meeting_id)
     if not may_present(row, user_id, role, is_admin):
         raise ProtocolError("forbidden", "Only the presenter (or the chair) can do that.")
-    document = await session.get(Document, document_id)
-    if document is None or document.meeting_id != meeting_id:
+    found = (await session.execute(
+        select(Document.agenda_item_id, DocumentFile.page_count)
+        .join(DocumentFile, DocumentFile.sha256 == Document.sha256)
+        .where(Document.id == document_id, Document.meeting_id == meeting_id))).first()
+    if found is None:
         raise ProtocolError("not_found", "That document is not part of this meeting.")
-    page_count = await _page_count(session, document)
+    agenda_item_id, page_count = found
     if not 1 <= page <= page_count:
         raise ProtocolError("invalid", f"The document has pages 1 to {page_count}.")
     if role is Role.CHAIR and row.presenter_id not in (None, user_id):
         row.presenter_id = user_id
     row.document_id, row.page, row.zoom, row.viewport = document_id, page, zoom, viewport
-    if document.agenda_item_id is not None:
-        row.agenda_item_id = document.agenda_item_id
+    if agenda_item_id is not None:
+        row.agenda_item_id = agenda_item_id
     session.add(row)
     await session.flush()
     return as_dict(row)
-
-
-async def _page_count(session: AsyncSession, document: Document) -> int:
-    file = await session.get(DocumentFile, document.sha256)
-    return file.page_count if file else 0
 
 
 async def hand_over(session: AsyncSession, meeting_id: int, user_id: int | None
