@@ -1,9 +1,11 @@
 // The application: the shell (top bar, view area, status line), the hash router and the
 // session. Everything mutable lives in the App object; modules only export classes.
 import { Api } from './api.js';
+import { Connection } from './connection.js';
 import { h, replace } from './dom.js';
 import { I18n } from './i18n/index.js';
 import { icon } from './icons.js';
+import { OfflineCache } from './offline.js';
 import { StatusLine, describeError } from './status.js';
 import { LoginView } from './views/login.js';
 import { MeetingsView } from './views/meetings.js';
@@ -21,6 +23,7 @@ const HOME = '#/meetings';
 export class App {
   #view = null;
   #rendering = 0;
+  #connection = null;
 
   constructor(root, { storage = window.localStorage } = {}) {
     this.root = root;
@@ -37,6 +40,7 @@ export class App {
 
   async start() {
     window.addEventListener('hashchange', () => this.render());
+    OfflineCache.register();
     this.i18n.onChange(() => this.render());
     try {
       this.user = (await this.api.me()).user;
@@ -69,6 +73,20 @@ export class App {
     history.replaceState(history.state, '', `#${path}${search ? `?${search}` : ''}`);
   }
 
+  /** The meeting websocket of the signed-in user, opened on first use. */
+  get connection() {
+    if (!this.#connection && this.user) {
+      this.#connection = new Connection({ userKey: String(this.user.id) });
+      this.#connection.open();
+    }
+    return this.#connection;
+  }
+
+  #closeConnection() {
+    this.#connection?.close();
+    this.#connection = null;
+  }
+
   setTitle(text) {
     const name = this.i18n.t('app.name');
     document.title = text ? `${text} · ${name}` : name;
@@ -92,6 +110,8 @@ export class App {
       if (error.status !== 401) this.status.error(error);
     }
     this.user = null;
+    this.#closeConnection();
+    await OfflineCache.forgetSession();
     this.navigate('#/login');
   }
 
@@ -167,6 +187,7 @@ export class App {
   #sessionEnded() {
     if (!this.user) return;
     this.user = null;
+    this.#closeConnection();
     this.status.show(this.i18n.t('auth.expired'), 'error');
     this.navigate(`#/login?next=${encodeURIComponent(this.location().path)}`);
   }

@@ -56,3 +56,53 @@ export function describeError(i18n, error, leadKey = 'error.lead') {
   console.error(error);
   return i18n.t('error.unexpected');
 }
+
+/**
+ * The truth about the meeting connection, in a few words: connecting, connected,
+ * reconnecting in n s (counting down), offline. Also how many notes wait to be sent.
+ */
+export class ConnectionIndicator {
+  #i18n;
+  #connection;
+  #timer = 0;
+  #unsubscribe;
+  #text;
+  #outbox = 0;
+
+  constructor(i18n, connection) {
+    this.#i18n = i18n;
+    this.#connection = connection;
+    this.#text = h('span', { class: 'conn-text' });
+    this.element = h('span', { class: 'conn-status', role: 'status', 'aria-live': 'polite',
+      'data-testid': 'connection' }, h('span', { class: 'conn-dot', 'aria-hidden': 'true' }), this.#text);
+    this.#unsubscribe = connection.onStatus(() => this.#render());
+  }
+
+  setOutbox(count) {
+    this.#outbox = count;
+    this.#render();
+  }
+
+  #render() {
+    clearTimeout(this.#timer);
+    const t = (key, vars) => this.#i18n.t(key, vars);
+    const state = this.#connection.state;
+    this.element.dataset.state = state;
+    let text;
+    if (state === 'reconnecting') {
+      const n = this.#connection.retryIn;
+      text = n > 0 ? t('conn.reconnecting', { n }) : t('conn.reconnectingNow');
+      this.#timer = setTimeout(() => this.#render(), 1000);
+    } else {
+      text = t(`conn.${state === 'idle' ? 'connecting' : state}`);
+    }
+    if (this.#outbox) text = `${text} · ${t('conn.outbox', { n: this.#outbox })}`;
+    this.#text.textContent = text;
+    this.element.title = text;
+  }
+
+  destroy() {
+    clearTimeout(this.#timer);
+    this.#unsubscribe();
+  }
+}

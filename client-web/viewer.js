@@ -2,8 +2,9 @@
 // swipe, prefetch of the next pages, a thumbnail strip and search highlights.
 //
 // It knows nothing of meetings or the network beyond page URLs: the room view gives it a
-// document detail (GET /api/documents/ID) and is told when the page changes. Presenter
-// sync will drive the same `goTo()` later.
+// document detail (GET /api/documents/ID) and is told when the page or the zoom
+// changes, and by whom: the user (`origin: 'user'`) or the program (following the
+// presenter). Layers (ink, the laser pointer) are laid over the page frame by the room.
 import { pageUrl, pickWidth } from './api.js';
 import { h, replace } from './dom.js';
 import { icon, iconButton } from './icons.js';
@@ -30,11 +31,14 @@ export class DocumentViewer {
   #gesture = null;
   #resize;
   #els;
+  #onViewChange;
 
-  constructor({ i18n, pageWidths, onPageChange = () => {}, toolbarStart = [] }) {
+  constructor({ i18n, pageWidths, onPageChange = () => {}, onViewChange = () => {}, toolbarStart = [],
+    toolbarEnd = [], rows = [] }) {
     this.#i18n = i18n;
     this.#widths = pageWidths;
     this.#onPageChange = onPageChange;
+    this.#onViewChange = onViewChange;
     const t = (key) => i18n.t(key);
     const els = {};
     els.prev = iconButton('chevron-left', t('viewer.prev'), { onclick: () => this.prev() });
@@ -66,8 +70,8 @@ export class DocumentViewer {
         h('div', { class: 'viewer-toolbar', role: 'toolbar', 'aria-label': t('viewer.toolbar') },
           h('div', { class: 'tool-group' }, els.prev, els.pageLabel, els.next),
           h('div', { class: 'tool-group' }, els.zoomOut, els.zoomLabel, els.zoomIn,
-            els.fitWidth, els.fitPage))),
-      els.notice, els.stage, els.thumbStrip);
+            els.fitWidth, els.fitPage), toolbarEnd)),
+      h('div', { class: 'viewer-rows' }, els.notice, rows), els.stage, els.thumbStrip);
     this.#els = els;
 
     els.image.addEventListener('load', () => {
@@ -90,9 +94,53 @@ export class DocumentViewer {
   get document() { return this.#document; }
   get page() { return this.#page; }
   get pageCount() { return this.#document?.page_count ?? 0; }
+  get frame() { return this.#els.frame; }
+  get stage() { return this.#els.stage; }
+  /** The size of the open page in PDF points as displayed. */
+  get pageSize() { return this.#pageSize(); }
+
+  /** The image width (a bucket) this device uses for the page at fit width. */
+  bucketWidth() {
+    return pickWidth(this.#widths, (this.#fitWidthCss() || 1024) * (window.devicePixelRatio || 1));
+  }
+
+  /** Zoom as a factor of the fit-width size (1 = fit width). */
+  get zoom() {
+    const base = this.#fitWidthCss();
+    return base ? this.#cssWidth() / base : 1;
+  }
+
+  /** The visible part of the page: [x, y, w, h] as fractions of it. */
+  get viewport() {
+    const frame = this.#els.frame.getBoundingClientRect();
+    const stage = this.#els.stage.getBoundingClientRect();
+    if (!frame.width || !frame.height) return null;
+    const x0 = clamp((stage.left - frame.left) / frame.width, 0, 1);
+    const y0 = clamp((stage.top - frame.top) / frame.height, 0, 1);
+    const x1 = clamp((stage.right - frame.left) / frame.width, 0, 1);
+    const y1 = clamp((stage.bottom - frame.top) / frame.height, 0, 1);
+    return [x0, y0, Math.max(0, x1 - x0), Math.max(0, y1 - y0)].map((v) => Math.round(v * 1e4) / 1e4);
+  }
+
+  /** Show the presenter's zoom and the part of the page they look at. */
+  setView(zoom, viewport) {
+    if (!this.#document) return;
+    if (!zoom || Math.abs(zoom - 1) < 0.01) this.#fit = 'width';
+    else {
+      this.#fit = null;
+      this.#factor = clamp(zoom, MIN_ZOOM, MAX_ZOOM);
+    }
+    this.#layout();
+    this.#updateControls();
+    if (viewport) {
+      const frame = this.#els.frame;
+      const stage = this.#els.stage;
+      stage.scrollTo({ left: viewport[0] * frame.offsetWidth, top: viewport[1] * frame.offsetHeight });
+    }
+  }
 
   /** Show a document (a DocumentDetail) at `page`; keeps the zoom mode. */
-  show(document, page = 1) {
+  show(document, page = 1, { origin = 'user' } = {}) {
     const same = this.#document?.id === document.id;
     this.#document = document;
     this.#els.empty.hidden = true;
@@ -106,7 +154,7 @@ export class DocumentViewer {
     }
     this.#renderThumbs();
     this.#updateNotice();
-    this.goTo(page, { force: true });
+    this.goTo(page, { force: true, origin });
   }
 
   /** New intake state of the open document (pages_ready grows while it renders). */
@@ -117,7 +165,7 @@ export class DocumentViewer {
     this.#updateNotice();
     if (before.pages_ready !== document.pages_ready || before.state !== document.state) {
       this.#renderThumbs();
-      this.goTo(this.#page, { force: true });
+      this.goTo(this.#page, { force: true, origin: 'program' });
     }
   }
 
@@ -147,7 +195,7 @@ export class DocumentViewer {
     this.#drawHighlights();
   }
 
-  goTo(page, { force = false } = {}) {
+  goTo(page, { force = false, origin = 'user' } = {}) {
     const document = this.#document;
     if (!document) return;
     const target = Math.min(Math.max(1, Math.trunc(page) || 1), document.page_count);
@@ -160,7 +208,7 @@ export class DocumentViewer {
     this.#markThumb();
     this.#prefetch();
     this.#updateControls();
-    if (changed || force) this.#onPageChange(document, target);
+    if (changed || force) this.#onPageChange(document, target, origin);
   }
 
   next() { this.goTo(this.#page + 1); }
@@ -172,6 +220,7 @@ export class DocumentViewer {
     this.#fit = mode;
     this.#layout();
     this.#updateControls();
+    this.#onViewChange('user');
   }
 
   zoomBy(step) {
@@ -182,6 +231,7 @@ export class DocumentViewer {
     this.#factor = clamp(current * step, MIN_ZOOM, MAX_ZOOM);
     this.#layout();
     this.#updateControls();
+    this.#onViewChange('user');
   }
 
   /** Scroll the active search hit's first box into the middle of the stage. */
@@ -398,6 +448,7 @@ export class DocumentViewer {
       if (pointers.size < 2) {
         this.#gesture = null;
         this.#layout(); // now fetch the image for the final zoom
+        this.#onViewChange('user');
       }
       return;
     }

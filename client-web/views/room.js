@@ -1,6 +1,12 @@
-// The meeting room: the agenda (and search, and who takes part) beside the document.
+// The meeting room: the agenda (and search, and who takes part) beside the document,
+// kept live over the meeting websocket: the presenter's page, who is here, the notes.
 import { h, replace } from '../dom.js';
+import { FollowController } from '../follow.js';
 import { icon, iconButton } from '../icons.js';
+import { InkLayer } from '../ink.js';
+import { OfflineCache } from '../offline.js';
+import { Outbox } from '../outbox.js';
+import { ConnectionIndicator } from '../status.js';
 import { DocumentViewer } from '../viewer.js';
 
 const POLL_MS = 1000;
@@ -25,6 +31,14 @@ export class RoomView {
   #activeHit = null;
   #els = {};
   #onKey = (event) => this.#keydown(event);
+  #live = null; // the joined meeting on the app's Connection
+  #follow = null;
+  #ink = null;
+  #outbox = null;
+  #unwatchOutbox = null;
+  #indicator = null;
+  #offline = null;
+  #presence = new Map(); // socket key → presence entry
   #wide = window.matchMedia('(min-width: 1000px)');
 
   constructor(app, [meetingId], query) {
@@ -48,16 +62,23 @@ export class RoomView {
       h('div', { class: 'context-title' },
         h('span', { class: 'context-name' }, meeting.title),
         h('span', { class: `badge status-${meeting.status}` }, t(`status.${meeting.status}`))),
+      this.#els.contextStatus = h('span', { class: 'context-status' }),
       meeting.can_edit ? h('a', { class: 'btn btn-topbar', href: `#/meetings/${meeting.id}/prepare`,
         'data-testid': 'prepare-link' }, icon('prepare'), h('span', { class: 'btn-topbar-text' }, t('room.prepare'))) : null);
 
     const sideToggle = iconButton('menu', t('room.toggleSide'), {
       'aria-controls': 'room-side', onclick: () => this.#toggleSide() });
     this.#els.sideToggle = sideToggle;
+    const presenterSlot = h('div', { class: 'presenter-slot' });
+    const bannerSlot = h('div', { class: 'banner-slot' });
+    const inkSlot = h('div', { class: 'ink-slot' });
     this.#viewer = new DocumentViewer({
-      i18n, pageWidths: meeting.page_widths, toolbarStart: [sideToggle],
-      onPageChange: (document, page) => this.app.replaceQuery({ doc: document.id, page }),
+      i18n, pageWidths: meeting.page_widths, toolbarStart: [sideToggle], toolbarEnd: [presenterSlot],
+      rows: [inkSlot, bannerSlot],
+      onPageChange: (document, page, origin) => this.#pageChanged(document, page, origin),
+      onViewChange: () => this.#follow?.viewChanged(),
     });
+    this.#startLive(presenterSlot, bannerSlot, inkSlot);
     const side = this.#buildSide();
     const scrim = h('div', { class: 'room-scrim', onclick: () => this.#toggleSide(false) });
     this.#els.room = h('div', { class: 'room' }, side, scrim, this.#viewer.element);
@@ -67,15 +88,156 @@ export class RoomView {
 
     const wanted = Number(this.#query.get('doc'));
     const page = Number(this.#query.get('page')) || 1;
-    if (this.#documents.has(wanted)) await this.openDocument(wanted, page);
-    else {
-      const first = firstDocument(meeting.agenda) ?? meeting.documents[0]?.id;
-      if (first !== undefined) await this.openDocument(first, 1);
-      else this.#viewer.showEmpty(t('room.noDocumentsAtAll'));
+    if (!this.#viewer.document) { // unless the presenter's page came first
+      if (this.#documents.has(wanted)) await this.openDocument(wanted, page, { origin: 'program' });
+      else {
+        const first = firstDocument(meeting.agenda) ?? meeting.documents[0]?.id;
+        if (first !== undefined) await this.openDocument(first, 1, { origin: 'program' });
+        else this.#viewer.showEmpty(t('room.noDocumentsAtAll'));
+      }
+    }
+    this.#keepOffline();
+  }
+
+  /** Download every page of the meeting ahead, and say how far it got. */
+  #keepOffline() {
+    const t = (key, vars) => this.app.i18n.t(key, vars);
+    const line = this.#els.offline;
+    if (!OfflineCache.supported) {
+      replace(line, icon('cloud'), h('span', {}, t('offline.unsupported')));
+      return;
+    }
+    const bar = h('progress', { max: '1', value: '0' });
+    const text = h('span', { 'data-testid': 'offline-text' });
+    replace(line, icon('cloud'), h('span', { class: 'offline-body' }, text, bar));
+    this.#offline = new OfflineCache({
+      documents: this.#meeting.documents, pageWidths: this.#meeting.page_widths,
+      width: this.#viewer.bucketWidth(),
+      onProgress: ({ ready, count }) => {
+        text.textContent = t('offline.progress', { ready, count });
+        bar.max = count || 1;
+        bar.value = ready;
+        line.classList.toggle('is-done', ready === count);
+      },
+    });
+    this.#offline.run().catch((error) => console.warn(error));
+  }
+
+  // ---- live: the websocket, following the presenter, presence ----------------------
+
+  #startLive(presenterSlot, bannerSlot, inkSlot) {
+    const { i18n } = this.app;
+    const connection = this.app.connection;
+    const meeting = this.#meeting;
+    const names = new Map(meeting.participants.map((p) => [p.user_id, p.full_name || p.username]));
+    const send = (cmd, args) => {
+      if (cmd === 'presence.update') this.#live?.setFollowing(args.following);
+      return connection.request(cmd, this.#meetingId, args);
+    };
+    this.#follow = new FollowController({
+      i18n, me: this.app.user.id, role: meeting.my_role, names, viewer: this.#viewer, send,
+      navigate: (documentId, page) => this.openDocument(documentId, page, { origin: 'follow' }),
+    });
+    presenterSlot.append(this.#follow.controls);
+    bannerSlot.append(this.#follow.banner);
+    this.#indicator = new ConnectionIndicator(i18n, connection);
+    this.#els.contextStatus.append(this.#indicator.element);
+
+    const me = this.app.user.id;
+    const outbox = new Outbox(connection, String(me));
+    this.#outbox = outbox;
+    this.#ink = new InkLayer({
+      i18n, me, role: meeting.my_role, names, viewer: this.#viewer, send,
+      submit: (cmd, args) => outbox.submit({ id: connection.nextId('a'), cmd, meeting_id: this.#meetingId, args })
+        .catch((error) => this.app.status.error(error)),
+      load: (documentId, page) => this.#loadAnnotations(documentId, page),
+      onError: (error) => this.app.status.show(
+        `${i18n.t('ink.failed')} ${error.message || describeCode(error)}`, 'error'),
+    });
+    inkSlot.append(this.#ink.toolbar);
+    this.#unwatchOutbox = outbox.onChange((count, detail) => {
+      this.#indicator.setOutbox(count);
+      if (detail) this.#ink.confirmed(detail.item, detail.error);
+    });
+    outbox.items().then((items) => this.#indicator.setOutbox(items.length)).catch(() => {});
+    this.#live = connection.join(this.#meetingId, {
+      joined: (result, log) => {
+        this.#presence = new Map(result.presence.map((entry) => [entry.key, entry]));
+        this.#renderPresence();
+        this.#follow.apply(log.presentation, { initial: true });
+        this.#outbox.flush();
+        this.#ink.reload();
+      },
+      event: (name, data) => this.#onEvent(name, data),
+      failed: (error) => this.app.status.show(`${i18n.t('error.lead')} ${error.message}`, 'error'),
+    });
+  }
+
+  #onEvent(name, data) {
+    switch (name) {
+      case 'presentation.changed':
+        this.#follow.apply(data);
+        this.#renderPresence();
+        break;
+      case 'pointer.moved':
+        this.#follow.showPointer(data);
+        break;
+      case 'presence.joined':
+      case 'presence.updated':
+        this.#presence.set(data.key, data);
+        this.#renderPresence();
+        break;
+      case 'presence.left':
+        this.#presence.delete(data.key);
+        this.#renderPresence();
+        break;
+      case 'annotation.created':
+      case 'annotation.updated':
+      case 'annotation.deleted':
+      case 'ink.progress':
+        this.#ink.onEvent(name, data);
+        break;
+      default:
+        break; // events this client does not know are ignored (protocol.md, versioning)
     }
   }
 
+  /**
+   * A page's annotations I may see: over the socket, or over HTTP while it is down; with
+   * my changes still waiting in the outbox applied on top.
+   */
+  async #loadAnnotations(documentId, page) {
+    const connection = this.app.connection;
+    let list;
+    if (connection.connected) {
+      list = (await connection.request('annotation.list', this.#meetingId,
+        { document_id: documentId, page })).annotations;
+    } else {
+      list = await this.app.api.request('GET', `/api/documents/${documentId}/annotations`,
+        { query: { page }, signal: this.#abort.signal });
+    }
+    const waiting = await this.#outbox.items().catch(() => []);
+    const deleted = new Set(waiting.filter((c) => c.cmd === 'annotation.delete').map((c) => c.args.id));
+    const known = new Set(list.map((a) => a.id));
+    const created = waiting.filter((c) => c.cmd === 'annotation.create' && c.args.document_id === documentId
+      && c.args.page === page && !known.has(c.args.id))
+      .map(({ args }) => ({ ...args, author_id: this.app.user.id, pending: true }));
+    return [...list, ...created].filter((a) => !deleted.has(a.id));
+  }
+
+  #pageChanged(document, page, origin) {
+    this.app.replaceQuery({ doc: document.id, page });
+    this.#ink?.showPage(document.id, page);
+    if (origin === 'user') this.#follow?.pageChanged(document, page);
+  }
+
   destroy() {
+    this.#live?.leave();
+    this.#offline?.stop();
+    this.#unwatchOutbox?.();
+    this.#ink?.destroy();
+    this.#indicator?.destroy();
+    this.#follow?.destroy();
     this.#abort.abort();
     this.#searchAbort?.abort();
     clearTimeout(this.#poll);
@@ -113,7 +275,9 @@ export class RoomView {
         h('p', { class: 'meta' }, icon('clock'), h('span', {}, when)),
         meeting.place ? h('p', { class: 'meta' }, icon('pin'), h('span', {}, meeting.place)) : null,
         meeting.my_role ? h('p', { class: 'badges' }, h('span', { class: 'badge role' },
-          t('meetings.myRole', { role: t(`role.${meeting.my_role}`) }))) : null),
+          t('meetings.myRole', { role: t(`role.${meeting.my_role}`) }))) : null,
+        this.#els.offline = h('p', { class: 'offline-progress', 'data-testid': 'offline-progress',
+          role: 'status', 'aria-live': 'polite' })),
       h('div', { class: 'tabs', role: 'tablist', 'aria-label': t('room.side') }, tabs),
       Object.values(panels));
   }
@@ -283,21 +447,82 @@ export class RoomView {
   }
 
   #buildPeople() {
+    this.#els.people = h('div', { class: 'side-panel people-panel' });
+    this.#renderPresence();
+    return this.#els.people;
+  }
+
+  /** Everyone in the meeting by role, with who is here, who follows, who presents. */
+  #renderPresence() {
+    const container = this.#els.people;
+    if (!container) return;
     const { i18n } = this.app;
     const t = (key, vars) => i18n.t(key, vars);
+    const me = this.app.user.id;
+    const isChair = this.#meeting.my_role === 'chair';
+    const presenterId = this.#follow?.state?.presenter_id ?? null;
     const sites = new Map(this.#meeting.sites.map((s) => [s.id, s.name]));
+    const here = new Map(); // user id → the entries of their sockets
+    for (const entry of this.#presence.values()) {
+      here.set(entry.user_id, [...(here.get(entry.user_id) ?? []), entry]);
+    }
+    const participants = this.#meeting.participants;
     const groups = ROLE_ORDER.map((role) => ({
       role,
-      people: this.#meeting.participants.filter((p) => p.role === role)
+      people: participants.filter((p) => p.role === role)
         .sort((a, b) => i18n.comparePeople(a.full_name || a.username, b.full_name || b.username)),
     })).filter((g) => g.people.length);
-    return h('div', { class: 'side-panel' }, groups.map(({ role, people }) => h('section', { class: 'people-group' },
-      h('h3', {}, t(`roles.${role}`), h('span', { class: 'count' }, i18n.number(people.length))),
-      h('ul', { class: 'people' }, people.map((p) => h('li', {},
+    const present = participants.filter((p) => here.has(p.user_id)).length;
+    // The presenter sees how many of the others follow.
+    const others = [...here.entries()].filter(([userId]) => userId !== me);
+    const following = others.filter(([, entries]) => entries.some((e) => e.following)).length;
+    this.#follow?.setFollowers(others.length ? { n: following, of: others.length } : null);
+
+    const person = (p) => {
+      const entries = here.get(p.user_id) ?? [];
+      const online = entries.length > 0;
+      const follows = entries.some((e) => e.following);
+      const browsing = entries.find((e) => !e.following);
+      const presenting = presenterId !== null ? p.user_id === presenterId
+        : p.role === 'chair' && Boolean(this.#follow?.state?.document_id);
+      const meta = [p.position, sites.get(p.site_id)].filter(Boolean).join(' · ');
+      let state = null;
+      if (presenting) state = h('span', { class: 'presence-tag is-presenting' }, t('presence.presenting'));
+      else if (online && follows) state = h('span', { class: 'presence-tag is-following' }, t('presence.following'));
+      else if (online && browsing) {
+        state = h('span', { class: 'presence-tag is-browsing' },
+          t('presence.browsing', { page: browsing.page ?? '—' }));
+      }
+      const canHand = isChair && online && p.user_id !== me && p.role !== 'guest';
+      const action = !canHand ? null : presenting
+        ? h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'take-back',
+          onclick: () => this.#handOver(null) }, t('presence.takeBack'))
+        : iconButton('present', t('presence.handOver', { name: p.full_name || p.username }), {
+          'data-testid': 'hand-over', onclick: () => this.#handOver(p.user_id) });
+      return h('li', { class: online ? 'person is-online' : 'person', dataset: {
+        username: p.username, online: String(online), following: String(online && follows) } },
+      h('span', { class: 'presence-dot', title: t(online ? 'presence.here' : 'presence.away'),
+        'aria-label': t(online ? 'presence.here' : 'presence.away'), role: 'img' }),
+      h('span', { class: 'person-text' },
         h('span', { class: 'person-name' }, p.full_name || p.username),
-        [p.position, sites.get(p.site_id)].filter(Boolean).length
-          ? h('span', { class: 'person-meta' }, [p.position, sites.get(p.site_id)].filter(Boolean).join(' · '))
-          : null))))));
+        meta ? h('span', { class: 'person-meta' }, meta) : null,
+        state),
+      action);
+    };
+    replace(container,
+      h('p', { class: 'presence-summary', 'data-testid': 'presence-summary' },
+        t('presence.online', { n: i18n.number(present), of: i18n.number(participants.length) })),
+      groups.map(({ role, people }) => h('section', { class: 'people-group' },
+        h('h3', {}, t(`roles.${role}`), h('span', { class: 'count' }, i18n.number(people.length))),
+        h('ul', { class: 'people' }, people.map(person)))));
+  }
+
+  async #handOver(userId) {
+    try {
+      await this.app.connection.request('presentation.hand_over', this.#meetingId, { user_id: userId });
+    } catch (error) {
+      this.app.status.show(`${this.app.i18n.t('error.lead')} ${error.message}`, 'error');
+    }
   }
 
   // ---- documents -------------------------------------------------------------------
@@ -319,8 +544,8 @@ export class RoomView {
     this.#markCurrent(null);
   }
 
-  async openDocument(documentId, page = 1, { itemId } = {}) {
-    this.#afterChoice();
+  async openDocument(documentId, page = 1, { itemId, origin = 'user' } = {}) {
+    if (origin === 'user') this.#afterChoice();
     let detail = this.#details.get(documentId);
     if (!detail || detail.state !== 'ready') {
       try {
@@ -333,7 +558,9 @@ export class RoomView {
     }
     this.#currentItemId = itemId ?? detail.agenda_item_id ?? this.#currentItemId;
     const entry = this.#items.get(detail.agenda_item_id);
-    this.#viewer.show(detail, page);
+    const viewerOrigin = origin === 'user' ? 'user' : 'program';
+    if (this.#viewer.document?.id === documentId) this.#viewer.goTo(page, { origin: viewerOrigin });
+    else this.#viewer.show(detail, page, { origin: viewerOrigin });
     this.#viewer.setSubtitle(entry ? `${entry.number}. ${entry.item.title}` : this.app.i18n.t('room.otherDocuments'));
     this.#applyHighlights();
     this.#markCurrent(documentId);
@@ -401,4 +628,8 @@ function firstDocument(items) {
     if (inner !== undefined) return inner;
   }
   return undefined;
+}
+
+function describeCode(error) {
+  return error?.code ?? '';
 }

@@ -91,3 +91,35 @@ async def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
     await page.locator("#login-password").fill(password)
     await page.locator("form.login-form button[type=submit]").click()
     await expect(page.locator(".view-meetings h1")).to_be_visible()
+
+
+@pytest.fixture
+async def long_document(server: LiveServer, meeting: dict[str, Any]) -> dict[str, Any]:
+    """A six-page document, uploaded by the secretary to meeting A and fully rendered."""
+    from tests.helpers import Client, make_pdf
+
+    pages = [f"Trang {n}: dự thảo nghị quyết về kế hoạch năm 2027" for n in range(1, 7)]
+    async with Client(server.url) as secretary:
+        assert (await secretary.login("thu", PASSWORD)).status_code == 200
+        response = await secretary.upload(meeting["a"], make_pdf(pages), title="Dự thảo nghị quyết",
+                                          filename="du-thao.pdf")
+        assert response.status_code == 201, response.text
+        document = await secretary.wait_ready(response.json()["id"])
+    assert document["state"] == "ready"
+    return document
+
+
+async def enter_room(page: Page, meeting_id: int, query: str = "") -> None:
+    """Open the meeting room and wait until its live connection has joined."""
+    await page.goto(f"/#/meetings/{meeting_id}{query}")
+    await expect(page.locator(".room")).to_be_visible()
+    await expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "connected")
+
+
+async def wait_page_shown(page: Page, number: int, timeout: float = TIMEOUT_MS) -> None:
+    """The page image of page `number` is loaded and shown."""
+    await page.wait_for_function(
+        """n => { const img = document.querySelector('.page-image');
+                  return img && Number(img.dataset.page) === n && img.complete
+                      && img.naturalWidth > 0 && img.currentSrc.includes(`/pages/${n}/`); }""",
+        arg=number, timeout=timeout)

@@ -88,3 +88,50 @@ async def test_meeting_room_on_a_tablet(
     await page.locator(".agenda-open", has_text="Báo cáo").first.click()
     await expect(page.locator(".room-side")).not_to_be_in_viewport()
     await expect(page.locator(".viewer-title")).to_have_text("Báo cáo nội bộ")
+
+
+async def test_live_meeting_room_on_a_tablet(
+    open_page: OpenAs, meeting: dict[str, Any], long_document: dict[str, Any], artifacts: Path
+) -> None:
+    """The delegate's tablet follows the chair, with notes on the page; then it pages away."""
+    from tests.e2e.conftest import enter_room, wait_page_shown
+    from tests.e2e.test_ink import draw, stroke_points, write_note
+
+    doc = long_document["id"]
+    chair = await open_page("chu")
+    await enter_room(chair, meeting["a"], f"?doc={doc}&page=1")
+    await chair.get_by_test_id("present").click()
+    for orientation, (width, height) in TABLET.items():
+        tablet = await open_page("dbieu1" if orientation == "landscape" else "dbieu2",
+                                 viewport={"width": width, "height": height}, device_scale_factor=2,
+                                 has_touch=True)
+        await enter_room(tablet, meeting["a"])
+        await wait_page_shown(tablet, 1)
+        await expect(tablet.get_by_test_id("follow-text")).to_have_text("Đang theo Chủ tọa — trang 1")
+        await expect(tablet.get_by_test_id("offline-text")).to_have_text(
+            "Đã tải 10/10 trang để dùng khi mất mạng")
+        if orientation == "landscape":
+            await tablet.get_by_role("button", name="Bút", exact=True).click()
+            await tablet.get_by_role("radio", name="Mọi người").click()
+            await draw(tablet, await stroke_points(tablet, 0.12, 0.135, length=0.55))
+            await tablet.get_by_role("button", name="Bút dạ quang").click()
+            await draw(tablet, await stroke_points(tablet, 0.12, 0.25, length=0.4))
+            await write_note(tablet, "Đề nghị bổ sung số liệu năm 2026", 0.55, 0.3)
+            await expect(tablet.locator(".sticky-note")).to_have_count(1)
+            await expect(tablet.locator(".sticky-note.is-pending")).to_have_count(0)
+            await tablet.get_by_role("button", name="Xem (không viết)").click()
+            await tablet.locator(".viewer-stage").evaluate("stage => stage.scrollTo(0, 0)")
+        else:
+            await expect(tablet.locator(".ink-layer path[data-id]")).to_have_count(2)
+        await wait_images(tablet)
+        await tablet.screenshot(path=artifacts / f"room-follow-{orientation}.png")
+
+    # The portrait tablet pages ahead: the banner offers the way back.
+    await tablet.keyboard.press("ArrowRight")
+    await expect(tablet.get_by_test_id("follow-text")).to_have_text("Chủ tọa đang ở trang 1")
+    await wait_images(tablet)
+    await tablet.screenshot(path=artifacts / "room-follow-away-portrait.png")
+    await chair.get_by_role("tab", name="Thành phần").click()
+    await expect(chair.locator('.people-panel li[data-username="dbieu2"]')).to_have_attribute(
+        "data-following", "false")
+    await chair.screenshot(path=artifacts / "room-chair-presenting.png")
