@@ -129,6 +129,7 @@ async def test_live_meeting_room_on_a_tablet(
     # The portrait tablet pages ahead: the banner offers the way back.
     await tablet.keyboard.press("ArrowRight")
     await expect(tablet.get_by_test_id("follow-text")).to_have_text("Chủ tọa đang ở trang 1")
+    await wait_page_shown(tablet, 2)
     await wait_images(tablet)
     await tablet.screenshot(path=artifacts / "room-follow-away-portrait.png")
     await chair.get_by_role("tab", name="Thành phần").click()
