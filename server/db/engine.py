@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    # The pool's reset is ours (`_on_reset`): by default it rolls back on every return.
+    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                                 pool_reset_on_return=None)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -47,9 +50,29 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to aiosqlite: one hop to its thread, where `exec_driver_sql` took three
+        # (open a cursor, execute, close it) and an execution context. A cursor that ran
+        # BEGIN holds nothing, so it is left to the garbage collector unclosed.
+        await_(conn.connection.driver_connection.execute(begin))
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, record: Any, state: Any) -> None:
+        # Every session ends its transaction itself (commit, or rollback on error), so the
+        # pool's default ROLLBACK on return was almost always empty, yet cost a hop to
+        # aiosqlite's thread per command. Roll back only what is still open; like the
+        # default, do nothing where no await is possible (a connection garbage-collected).
+        if not state.asyncio_safe:
+            return
+        try:
+            still_open = record.driver_connection.in_transaction
+        except ValueError:  # aiosqlite: the connection is closed already
+            return
+        if still_open:
+            dbapi_connection.rollback()
 
     return engine
 

@@ -26,12 +26,12 @@ from typing import Any
 
 from server.broker import RESYNC, Broker, Message
 from server.db.engine import Database
-from server.db.models import Event, Role, Visibility
+from server.db.models import Role, Visibility
 from server.live.connection import Connection
 from server.live.presence import PresenceBoard, PresenceEntry
 from server.protocol import event_frame
 from server.services import events
-from server.services.events import Audience
+from server.services.events import Audience, LoggedEvent
 
 log = logging.getLogger(__name__)
 
@@ -166,15 +166,15 @@ class Hub:
 
     # ---- durable events -----------------------------------------------------------------
 
-    async def published(self, event: Event) -> None:
+    async def published(self, event: LoggedEvent) -> None:
         """A committed event: deliver it here at once and tell the other processes."""
-        audience = Audience(event.visibility, event.author_id)
+        audience = event.audience
         channel = self.channels.get(event.meeting_id)
         if channel is not None:
             self._durable(channel, event.seq, event.name, event.data, audience)
         await self.broker.publish(self.channel_name(event.meeting_id), json.dumps({
             "k": "e", "p": self.process_id, "seq": event.seq, "name": event.name,
-            "data": event.data, "vis": event.visibility.value, "a": event.author_id,
+            "data": event.data, "vis": audience.visibility.value, "a": audience.author_id,
         }, ensure_ascii=False, separators=(",", ":")).encode())
 
     def _durable(self, channel: MeetingChannel, seq: int, name: str, data: dict[str, Any],

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import Event, Meeting, Role, Visibility
+from server.db.models import Event, Meeting, Role, Visibility, utcnow
 
 CHAIR_AUDIENCE = frozenset({Role.CHAIR, Role.SECRETARY})
 
@@ -36,11 +36,36 @@ class Audience:
         return False
 
 
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """An event appended to the log: what the hub publishes once the transaction commits."""
+
+    meeting_id: int
+    seq: int
+    name: str
+    data: dict[str, Any]
+    audience: Audience
+
+
+# The statements of every durable command, built once: constructing an expression and
+# its cache key on every call cost more CPU than executing it. Core statements on the
+# tables also skip the ORM's unit of work, identity map and flush, which the log never
+# needs. With the same done for the presentation, a page turn on SQLite went from about
+# 5.7 to 4.3 ms of CPU (in-process, interleaved runs on the noisy 2-core machine).
+# (Declarative types `__table__` as a bare FromClause; it is the mapped Table.)
+_events = cast(Table, Event.__table__)
+_meetings = cast(Table, Meeting.__table__)
+_NEXT_SEQ = (
+    update(_meetings).where(_meetings.c.id == bindparam("meeting_id"))
+    .values(last_seq=_meetings.c.last_seq + 1).returning(_meetings.c.last_seq)
+)
+_INSERT = insert(_events)
+_BY_COMMAND = select(_events.c.seq, _events.c.result).where(
+    _events.c.command_key == bindparam("command_key"))
+
+
 async def next_seq(session: AsyncSession, meeting_id: int) -> int:
-    seq = (await session.execute(
-        update(Meeting).where(Meeting.id == meeting_id)
-        .values(last_seq=Meeting.last_seq + 1).returning(Meeting.last_seq)
-    )).scalar_one()
+    seq = (await session.execute(_NEXT_SEQ, {"meeting_id": meeting_id})).scalar_one()
     return int(seq)
 
 
@@ -48,22 +73,21 @@ async def append(
     session: AsyncSession, meeting_id: int, name: str, data: dict[str, Any], *,
     audience: Audience | None = None, command_key: str | None = None,
     result: dict[str, Any] | None = None,
-) -> Event:
+) -> LoggedEvent:
     """Add an event to the caller's transaction, numbered after every earlier one."""
     audience = audience or Audience()
-    event = Event(
-        meeting_id=meeting_id, seq=await next_seq(session, meeting_id), name=name, data=data,
-        visibility=audience.visibility, author_id=audience.author_id,
-        command_key=command_key, result=result,
-    )
-    session.add(event)
-    await session.flush()
-    return event
+    seq = await next_seq(session, meeting_id)
+    await session.execute(_INSERT, {
+        "meeting_id": meeting_id, "seq": seq, "name": name, "data": data,
+        "visibility": audience.visibility, "author_id": audience.author_id,
+        "command_key": command_key, "result": result, "created_at": utcnow(),
+    })
+    return LoggedEvent(meeting_id, seq, name, data, audience)
 
 
-async def by_command(session: AsyncSession, command_key: str) -> Event | None:
-    return (await session.execute(
-        select(Event).where(Event.command_key == command_key))).scalar_one_or_none()
+async def by_command(session: AsyncSession, command_key: str) -> Row[int, Any] | None:
+    """The sequence number and result of the event a command produced, if it ran."""
+    return (await session.execute(_BY_COMMAND, {"command_key": command_key})).first()
 
 
 async def after(session: AsyncSession, meeting_id: int, seq: int, limit: int) -> Sequence[Event]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import (
@@ -19,6 +20,7 @@ from server.db.models import (
     Participant,
     Presentation,
     Role,
+    utcnow,
 )
 from server.protocol import ProtocolError
 
@@ -37,9 +39,54 @@ def as_dict(row: Presentation) -> dict[str, Any]:
     }
 
 
-def may_present(row: Presentation, user_id: int, role: Role | None, is_admin: bool) -> bool:
-    return is_admin or role is Role.CHAIR or (
-        row.presenter_id is not None and row.presenter_id == user_id)
+def may_present(presenter_id: int | None, user_id: int, role: Role | None, is_admin: bool
+                ) -> bool:
+    return is_admin or role is Role.CHAIR or (presenter_id is not None and presenter_id == user_id)
+
+
+# The page-turn path in Core statements built once: read the state (locked on
+# PostgreSQL, so concurrent changes apply one after the other; SQLite's writer holds the
+# whole database already), check the document, write the state back in one upsert.
+# Why Core statements built once: see `server/services/events.py`.
+_presentations = Presentation.__table__
+_documents = Document.__table__
+_files = DocumentFile.__table__
+STATE_COLUMNS = ("presenter_id", "document_id", "page", "zoom", "viewport", "agenda_item_id")
+_STATE = (
+    select(*(_presentations.c[name] for name in STATE_COLUMNS))
+    .where(_presentations.c.meeting_id == bindparam("meeting_id")).with_for_update()
+)
+_DOCUMENT = (
+    select(_documents.c.agenda_item_id, _files.c.page_count)
+    .join(_files, _files.c.sha256 == _documents.c.sha256)
+    .where(_documents.c.id == bindparam("document_id"),
+           _documents.c.meeting_id == bindparam("meeting_id"))
+)
+
+
+def _upsert(dialect_insert: Any) -> Any:
+    statement = dialect_insert(_presentations)
+    return statement.on_conflict_do_update(
+        index_elements=[_presentations.c.meeting_id],
+        set_={name: statement.excluded[name] for name in (*STATE_COLUMNS, "updated_at")})
+
+
+_UPSERT = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+
+
+async def _state(session: AsyncSession, meeting_id: int) -> dict[str, Any]:
+    """The presentation state to change, as `as_dict` gives it."""
+    row = (await session.execute(_STATE, {"meeting_id": meeting_id})).first()
+    if row is None:
+        return as_dict(Presentation(meeting_id=meeting_id, page=1, zoom=1.0))
+    return dict(row._mapping)
+
+
+async def _save(session: AsyncSession, meeting_id: int, state: dict[str, Any]
+                ) -> dict[str, Any]:
+    await session.execute(_UPSERT[session.get_bind().dialect.name],
+                          {**state, "meeting_id": meeting_id, "updated_at": utcnow()})
+    return state
 
 
 async def show(
@@ -48,26 +95,22 @@ async def show(
     viewport: list[float] | None,
 ) -> dict[str, Any]:
     """The presenter shows a page; the chair presenting takes the role back."""
-    row = await current(session, meeting_id)
-    if not may_present(row, user_id, role, is_admin):
+    state = await _state(session, meeting_id)
+    if not may_present(state["presenter_id"], user_id, role, is_admin):
         raise ProtocolError("forbidden", "Only the presenter (or the chair) can do that.")
     found = (await session.execute(
-        select(Document.agenda_item_id, DocumentFile.page_count)
-        .join(DocumentFile, DocumentFile.sha256 == Document.sha256)
-        .where(Document.id == document_id, Document.meeting_id == meeting_id))).first()
+        _DOCUMENT, {"document_id": document_id, "meeting_id": meeting_id})).first()
     if found is None:
         raise ProtocolError("not_found", "That document is not part of this meeting.")
     agenda_item_id, page_count = found
     if not 1 <= page <= page_count:
         raise ProtocolError("invalid", f"The document has pages 1 to {page_count}.")
-    if role is Role.CHAIR and row.presenter_id not in (None, user_id):
-        row.presenter_id = user_id
-    row.document_id, row.page, row.zoom, row.viewport = document_id, page, zoom, viewport
+    if role is Role.CHAIR and state["presenter_id"] not in (None, user_id):
+        state["presenter_id"] = user_id
+    state.update(document_id=document_id, page=page, zoom=zoom, viewport=viewport)
     if agenda_item_id is not None:
-        row.agenda_item_id = agenda_item_id
-    session.add(row)
-    await session.flush()
-    return as_dict(row)
+        state["agenda_item_id"] = agenda_item_id
+    return await _save(session, meeting_id, state)
 
 
 async def hand_over(session: AsyncSession, meeting_id: int, user_id: int | None
@@ -79,19 +122,15 @@ async def hand_over(session: AsyncSession, meeting_id: int, user_id: int | None
         if role is None or role is Role.GUEST:
             raise ProtocolError("invalid", "The presenter must be a participant of this "
                                 "meeting (not a guest).")
-    row = await current(session, meeting_id)
-    row.presenter_id = user_id
-    session.add(row)
-    await session.flush()
-    return as_dict(row)
+    state = await _state(session, meeting_id)
+    state["presenter_id"] = user_id
+    return await _save(session, meeting_id, state)
 
 
 async def open_item(session: AsyncSession, meeting_id: int, item_id: int) -> dict[str, Any]:
     item = await session.get(AgendaItem, item_id)
     if item is None or item.meeting_id != meeting_id:
         raise ProtocolError("not_found", "That agenda item is not part of this meeting.")
-    row = await current(session, meeting_id)
-    row.agenda_item_id = item_id
-    session.add(row)
-    await session.flush()
-    return as_dict(row)
+    state = await _state(session, meeting_id)
+    state["agenda_item_id"] = item_id
+    return await _save(session, meeting_id, state)
