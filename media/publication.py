@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from media import seams
+from media.peer import SitePeer
 from media.stream import Stream
 
 log = logging.getLogger(__name__)
 
 
-class Publication:
+class Publication(SitePeer):
     """One site's published tracks: a receive-only peer connection and a `Stream` per
     track. Made by `Publication.answer(offer)`; the site is always the offerer."""
 
     def __init__(self, site_id: str, pc: RTCPeerConnection) -> None:
-        self.site_id = site_id
-        self.pc = pc
+        super().__init__(site_id, pc)
         self.streams: dict[str, Stream] = {}
-        self._drains: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
         return f"<Publication {self.site_id} {self.pc.connectionState}>"
@@ -66,19 +63,6 @@ class Publication:
                 agreed.codec = codecs[0] if codecs else None
         return publication, pc.localDescription.sdp
 
-    def consume(self, track: MediaStreamTrack) -> None:
-        """Read a track we do not use until it ends, so that its queue stays empty."""
-        async def read() -> None:
-            while True:
-                try:
-                    await track.recv()
-                except MediaStreamError:
-                    return
-
-        task = asyncio.create_task(read(), name=f"consume-{self.site_id}-{track.kind}")
-        self._drains.add(task)
-        task.add_done_callback(self._drains.discard)
-
     @property
     def last_media(self) -> float:
         return max((s.last_media for s in self.streams.values()), default=0.0)
@@ -86,7 +70,4 @@ class Publication:
     async def close(self) -> None:
         for stream in self.streams.values():
             await stream.close()
-        for task in list(self._drains):
-            task.cancel()
-        await asyncio.gather(*self._drains, return_exceptions=True)
-        await self.pc.close()
+        await self._close_peer()

@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from media import seams
+from media.peer import SitePeer
 from media.track import RelayedTrack
 
 log = logging.getLogger(__name__)
 
 
-class Subscription:
+class Subscription(SitePeer):
     """What `site_id` receives from `source` (a site, or the floor): a send-only peer
     connection with one `RelayedTrack` per m-line the site offered to receive."""
 
     def __init__(self, site_id: str, source: str, pc: RTCPeerConnection) -> None:
-        self.site_id = site_id
+        super().__init__(site_id, pc)
         self.source = source
-        self.pc = pc
         self.tracks: dict[str, RelayedTrack] = {}
-        self._drains: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
         return f"<Subscription {self.site_id} <- {self.source} {self.pc.connectionState}>"
@@ -60,18 +57,6 @@ class Subscription:
                 sending.codec = codecs[0]
         return subscription, pc.localDescription.sdp
 
-    def consume(self, track: MediaStreamTrack) -> None:
-        async def read() -> None:
-            while True:
-                try:
-                    await track.recv()
-                except MediaStreamError:
-                    return
-
-        task = asyncio.create_task(read(), name=f"consume-{self.site_id}-{track.kind}")
-        self._drains.add(task)
-        task.add_done_callback(self._drains.discard)
-
     def silent_for(self, now: float | None = None) -> float:
         """How long we have been sending media without a word back (RTCP) from the site."""
         now = time.monotonic() if now is None else now
@@ -84,7 +69,4 @@ class Subscription:
     async def close(self) -> None:
         for track in self.tracks.values():
             track.stop()
-        for task in list(self._drains):
-            task.cancel()
-        await asyncio.gather(*self._drains, return_exceptions=True)
-        await self.pc.close()
+        await self._close_peer()
