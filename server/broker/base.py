@@ -37,7 +37,8 @@ class Broker(abc.ABC):
 
     @abc.abstractmethod
     async def publish(self, channel: str, data: bytes) -> None:
-        """Send to every subscribed process (this one included). May be lost."""
+        """Send to the other processes subscribed to `channel`. May be lost; this
+        process may or may not get it back (the hub has delivered it here already)."""
 
     @abc.abstractmethod
     async def next_message(self) -> Message | _Resync:

@@ -1,4 +1,10 @@
-"""The in-process broker: the demo and single-process deployments."""
+"""The in-process broker: the demo and single-process deployments.
+
+With one process there is no one else to tell: the hub has already delivered every
+event to its own sockets before it publishes, so publishing is nothing at all, and no
+message ever arrives. (It used to queue each event back to the same hub, which decoded
+it only to drop it as already delivered.)
+"""
 
 from __future__ import annotations
 
@@ -8,27 +14,21 @@ from server.broker.base import Broker, Message, _Resync
 
 
 class MemoryBroker(Broker):
-    def __init__(self) -> None:
-        self._channels: set[str] = set()
-        # Unbounded on purpose: the only consumer is the hub's loop in this process, which
-        # never awaits anything slow; a bound here would just move the backlog elsewhere.
-        self._queue: asyncio.Queue[Message] = asyncio.Queue()
-
     async def connect(self) -> None:
         return None
 
     async def disconnect(self) -> None:
-        self._channels.clear()
+        return None
 
     async def subscribe(self, channel: str) -> None:
-        self._channels.add(channel)
+        return None
 
     async def unsubscribe(self, channel: str) -> None:
-        self._channels.discard(channel)
+        return None
 
     async def publish(self, channel: str, data: bytes) -> None:
-        if channel in self._channels:
-            self._queue.put_nowait(Message(channel, data))
+        return None
 
     async def next_message(self) -> Message | _Resync:
-        return await self._queue.get()
+        await asyncio.Event().wait()  # nothing ever comes: the caller is cancelled at close
+        raise AssertionError("unreachable")
