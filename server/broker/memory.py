@@ -2,8 +2,7 @@
 
 With one process there is no one else to tell: the hub has already delivered every
 event to its own sockets before it publishes, so publishing is nothing at all, and no
-message ever arrives. (It used to queue each event back to the same hub, which decoded
-it only to drop it as already delivered.)
+message ever arrives.
 """
 
 from __future__ import annotations
