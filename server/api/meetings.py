@@ -165,11 +165,9 @@ async def remove_participant(request: Request) -> Response:
 async def get_agenda(request: Request) -> Response:
     """The agenda as a tree (items and their sub-items, in order)."""
     identity = await require_identity(request)
-    svc = services(request)
-    async with svc.db.read() as session:
+    async with services(request).db.read() as session:
         member = await access.membership(session, identity, path_int(request, "meeting_id"))
-        detail = await meetings.detail(session, member, svc.settings)
-    return reply(detail.agenda)  # type: ignore[arg-type]
+        return reply(await meetings.agenda(session, member))
 
 
 async def add_agenda_item(request: Request, body: schemas.AgendaItemCreate) -> Response:
@@ -186,11 +184,10 @@ async def add_agenda_item(request: Request, body: schemas.AgendaItemCreate) -> R
 
 async def _item_reply(request: Request, identity: Identity, meeting_id: int, item_id: int,
                       status: int = 200) -> Response:
-    svc = services(request)
-    async with svc.db.read() as session:
+    async with services(request).db.read() as session:
         member = await access.membership(session, identity, meeting_id)
-        detail = await meetings.detail(session, member, svc.settings)
-    for node in detail.agenda:
+        tree = await meetings.agenda(session, member)
+    for node in tree:
         for candidate in (node, *node.children):
             if candidate.id == item_id:
                 return reply(candidate, status)

@@ -7,6 +7,7 @@ the caller's transaction; they never commit on their own.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -139,6 +140,17 @@ def agenda_tree(
     return roots
 
 
+async def agenda(session: AsyncSession, member: Membership,
+                 documents: Sequence[Document] | None = None) -> list[schemas.AgendaItemOut]:
+    """The meeting's agenda as the member sees it (pass its visible documents if known)."""
+    items = (await session.execute(
+        select(AgendaItem).where(AgendaItem.meeting_id == member.meeting.id)
+    )).scalars().all()
+    if documents is None:
+        documents = [d for d, _ in await visible_documents(session, member)]
+    return agenda_tree(items, documents, member)
+
+
 async def detail(
     session: AsyncSession, member: Membership, settings: Settings
 ) -> schemas.MeetingOut:
@@ -149,9 +161,6 @@ async def detail(
         select(Participant, User).join(User, User.id == Participant.user_id)
         .where(Participant.meeting_id == meeting.id).order_by(Participant.id)
     )
-    items = (await session.execute(
-        select(AgendaItem).where(AgendaItem.meeting_id == meeting.id)
-    )).scalars().all()
     documents = await visible_documents(session, member)
     return schemas.MeetingOut(
         **meeting_summary(meeting, member.role, member.is_admin).model_dump(),
@@ -168,7 +177,7 @@ async def detail(
             )
             for p, u in participants
         ],
-        agenda=agenda_tree(items, [d for d, _ in documents], member),
+        agenda=await agenda(session, member, [d for d, _ in documents]),
         documents=[document_out(d, f) for d, f in documents],
     )
 
@@ -234,11 +243,21 @@ async def check_publishable(session: AsyncSession, meeting_id: int) -> None:
                        "published.")
 
 
+M = TypeVar("M", Site, Participant, AgendaItem)
+
+
+async def _of_meeting(session: AsyncSession, model: type[M], meeting_id: int, row_id: int,
+                      what: str) -> M:
+    """The row with this id if it belongs to this meeting; 404 otherwise (even if it
+    exists in another meeting)."""
+    row = await session.get(model, row_id)
+    if row is None or row.meeting_id != meeting_id:
+        raise not_found(what)
+    return row
+
+
 async def get_site(session: AsyncSession, meeting_id: int, site_id: int) -> Site:
-    site = await session.get(Site, site_id)
-    if site is None or site.meeting_id != meeting_id:
-        raise not_found("That site")
-    return site
+    return await _of_meeting(session, Site, meeting_id, site_id, "That site")
 
 
 async def add_site(session: AsyncSession, member: Membership, data: schemas.SiteCreate) -> Site:
@@ -253,10 +272,7 @@ async def add_site(session: AsyncSession, member: Membership, data: schemas.Site
 
 
 async def get_participant(session: AsyncSession, meeting_id: int, pid: int) -> Participant:
-    participant = await session.get(Participant, pid)
-    if participant is None or participant.meeting_id != meeting_id:
-        raise not_found("That participant")
-    return participant
+    return await _of_meeting(session, Participant, meeting_id, pid, "That participant")
 
 
 async def add_participant(
@@ -327,10 +343,7 @@ async def remove_participant(session: AsyncSession, member: Membership, pid: int
 
 
 async def get_item(session: AsyncSession, meeting_id: int, item_id: int) -> AgendaItem:
-    item = await session.get(AgendaItem, item_id)
-    if item is None or item.meeting_id != meeting_id:
-        raise not_found("That agenda item")
-    return item
+    return await _of_meeting(session, AgendaItem, meeting_id, item_id, "That agenda item")
 
 
 async def add_item(
