@@ -100,6 +100,10 @@ class Relay:
         self.subscriptions: dict[tuple[str, str], Subscription] = {}
         self.floor: str | None = None
         self.muted: set[str] = set()
+        # Heard whatever the floor: the config's sites and those the server adds (the hall).
+        self.always_heard: set[str] = set(self.config.always_heard)
+        # Sites on audio only: their video is not forwarded, and none is sent to them.
+        self.audio_only: set[str] = set()
         self._closing: set[asyncio.Task[None]] = set()
         self._watchdog: asyncio.Task[None] | None = None
 
@@ -169,9 +173,21 @@ class Relay:
             self.muted.discard(site_id)
         self._route()
 
+    def set_always_heard(self, site_id: str, heard: bool = True) -> None:
+        """Hear a site whatever the floor (the district hall), or no longer."""
+        self._check_site(site_id)
+        (self.always_heard.add if heard else self.always_heard.discard)(site_id)
+        self._route()
+
+    def set_audio_only(self, site_id: str, on: bool = True) -> None:
+        """Carry only a site's audio, both ways: for a site on a poor link."""
+        self._check_site(site_id)
+        (self.audio_only.add if on else self.audio_only.discard)(site_id)
+        self._route()
+
     def heard(self, site_id: str) -> bool:
         return site_id not in self.muted and (
-            site_id == self.floor or site_id in self.config.always_heard)
+            site_id == self.floor or site_id in self.always_heard)
 
     # -- what goes where --------------------------------------------------------------
 
@@ -187,7 +203,10 @@ class Relay:
             site = self.floor if subscription.source == FLOOR else subscription.source
             for kind, track in subscription.tracks.items():
                 stream: Stream | None = None
-                if site is not None and site != subscription.site_id:
+                if kind == "video" and (subscription.site_id in self.audio_only
+                                        or site in self.audio_only):
+                    pass  # audio only: nothing to carry
+                elif site is not None and site != subscription.site_id:
                     source = self.publications.get(site)
                     if source is not None:
                         stream = source.streams.get(kind)
@@ -258,6 +277,7 @@ class Relay:
         return {
             "floor": self.floor,
             "muted": sorted(self.muted),
+            "audio_only": sorted(self.audio_only),
             "streams": [stream.stats() for publication in self.publications.values()
                         for stream in publication.streams.values()],
             "subscriptions": [

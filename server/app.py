@@ -22,6 +22,7 @@ from server.config import Settings
 from server.documents.errors import IntakeError, RenderError
 from server.errors import ApiError, not_found
 from server.live.hub import Hub
+from server.live.media import MediaRooms
 from server.runtime import open_services
 from server.ws import meeting_socket
 
@@ -79,6 +80,7 @@ def create_app(
             hub = Hub(svc.db, create_broker(settings), prefix=settings.redis_prefix,
                       backlog=settings.ws_backlog)
             await hub.start()
+            svc.media = MediaRooms(settings, hub) if settings.media else None
             app.state.services = svc
             app.state.hub = hub
             app.state.page_counts = {}
@@ -88,6 +90,8 @@ def create_app(
                     await hook(svc)
                 yield
             finally:
+                if svc.media is not None:
+                    await svc.media.close()
                 await hub.close()
 
     routes: list[BaseRoute] = [

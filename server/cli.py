@@ -200,6 +200,24 @@ def parser() -> argparse.ArgumentParser:
                      help="do not wait for page rendering (the server finishes it)")
     imp.set_defaults(func=cmd_import)
 
+    site = sub.add_parser("site", help="run a commune site's video agent (camera and "
+                          "microphone to the meeting)")
+    site.add_argument("--server", required=True, help="the server's address, e.g. "
+                      "https://phonghop.huyen.gov.vn")
+    site.add_argument("--token", required=True, help="a bearer token of the site's account "
+                      "(phonghop user token <account>)")
+    site.add_argument("--meeting", type=int, help="the meeting's number (default: the one "
+                      "in session, else the next)")
+    site.add_argument("--test-pattern", action="store_true",
+                      help="send a test pattern and a tone instead of camera and microphone")
+    site.add_argument("--camera", help="camera device, e.g. /dev/video0")
+    site.add_argument("--camera-format", default="v4l2")
+    site.add_argument("--microphone", help="microphone device, e.g. default")
+    site.add_argument("--microphone-format", default="alsa", help="alsa or pulse")
+    site.add_argument("--audio-only", action="store_true",
+                      help="start with audio only (a poor link)")
+    site.set_defaults(func=cmd_site)
+
     user = sub.add_parser("user", help="manage accounts")
     actions = user.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create or update an account")
@@ -216,6 +234,34 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--label", default="command line")
     user.set_defaults(func=cmd_user)
     return p
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    import signal
+
+    from media.agent import AgentError, AgentOptions, SiteAgent, parse_server
+
+    def status(line: str) -> None:
+        print(f"[điểm cầu / site] {line}", flush=True)
+
+    async def run() -> None:
+        options = AgentOptions(
+            server=parse_server(args.server), token=args.token, meeting_id=args.meeting,
+            test_pattern=args.test_pattern, camera=args.camera,
+            camera_format=args.camera_format, microphone=args.microphone,
+            microphone_format=args.microphone_format, audio_only=args.audio_only)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await SiteAgent(options, status).run(stop)
+
+    try:
+        asyncio.run(run())
+    except AgentError as error:
+        print(f"phonghop site: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

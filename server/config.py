@@ -41,6 +41,14 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("PHONGHOP_THUMBNAIL_WIDTH", "200", "Thumbnail width rendered at upload."),
     ("PHONGHOP_PAGE_WIDTHS", "200,480,800,1024,1280,1600,2048,2560",
      "Every width a client may ask for; a request is snapped up to the nearest."),
+    ("PHONGHOP_STUN_URL", "(none: a LAN needs none)",
+     "A STUN server for video, e.g. `stun:stun.huyen.gov.vn:3478`."),
+    ("PHONGHOP_TURN_URL", "(none)",
+     "A TURN server (coturn) for video to sites behind NAT, e.g. `turn:turn.huyen.gov.vn:3478`."),
+    ("PHONGHOP_TURN_SECRET", "(none)",
+     "coturn's `static-auth-secret`: the server hands out TURN credentials made from it."),
+    ("PHONGHOP_TURN_TTL_HOURS", "12", "How long the TURN credentials handed out stay valid."),
+    ("PHONGHOP_MEDIA", "1", "Set to 0 to run without video (no relay in this process)."),
 ]
 
 # Render buckets are a property of the renderer, not of a deployment's taste: clients
@@ -73,6 +81,12 @@ class Settings:
     prerender_widths: tuple[int, ...] = (1024, 1600)
     thumbnail_width: int = 200
     page_widths: tuple[int, ...] = _DEFAULT_WIDTHS
+    # Video: STUN/TURN for the relay and for the clients it hands them to.
+    stun_url: str | None = None
+    turn_url: str | None = None
+    turn_secret: str | None = None
+    turn_ttl_hours: int = 12
+    media: bool = True
     # Where the web client's files are served from.
     client_dir: Path = Path(__file__).resolve().parent.parent / "client-web"
 
@@ -84,6 +98,14 @@ class Settings:
         widths = set(self.page_widths)
         if not set(self.prerender_widths) | {self.thumbnail_width} <= widths:
             raise ValueError("prerender and thumbnail widths must be among PHONGHOP_PAGE_WIDTHS")
+        if self.stun_url and not self.stun_url.startswith("stun:"):
+            raise ValueError(f"PHONGHOP_STUN_URL must start with stun:, not {self.stun_url!r}")
+        if self.turn_url and not self.turn_url.startswith(("turn:", "turns:")):
+            raise ValueError(f"PHONGHOP_TURN_URL must start with turn: or turns:, not "
+                             f"{self.turn_url!r}")
+        if self.turn_url and not self.turn_secret:
+            raise ValueError("PHONGHOP_TURN_URL needs PHONGHOP_TURN_SECRET (coturn's "
+                             "static-auth-secret)")
 
     @property
     def is_sqlite(self) -> bool:
@@ -116,6 +138,12 @@ class Settings:
             values["database_url"] = normalize_database_url(env["DATABASE_URL"])
         if env.get("REDIS_URL"):
             values["redis_url"] = env["REDIS_URL"]
+        for var, name in (("PHONGHOP_STUN_URL", "stun_url"), ("PHONGHOP_TURN_URL", "turn_url"),
+                          ("PHONGHOP_TURN_SECRET", "turn_secret")):
+            if env.get(var):
+                values[name] = env[var].strip()
+        if "PHONGHOP_MEDIA" in env:
+            values["media"] = env["PHONGHOP_MEDIA"].strip() not in {"0", "false", "no"}
         if env.get("PHONGHOP_REDIS_PREFIX"):
             values["redis_prefix"] = env["PHONGHOP_REDIS_PREFIX"]
         if env.get("PHONGHOP_SECRET_KEY"):
@@ -137,6 +165,7 @@ class Settings:
             "PHONGHOP_RENDER_MEMORY_MB": ("render_memory_mb", int),
             "PHONGHOP_THUMBNAIL_WIDTH": ("thumbnail_width", int),
             "PHONGHOP_WS_BACKLOG": ("ws_backlog", int),
+            "PHONGHOP_TURN_TTL_HOURS": ("turn_ttl_hours", int),
         }
         for var, (name, kind) in numbers.items():
             if env.get(var):

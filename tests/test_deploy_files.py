@@ -23,6 +23,15 @@ def test_compose_runs_the_server_with_postgresql_and_redis() -> None:
     assert set(environment) <= known, set(environment) - known
 
 
+def test_compose_has_a_turn_server_sharing_the_servers_secret() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    coturn = " ".join(services["coturn"]["command"])
+    assert "--use-auth-secret" in coturn and "${PHONGHOP_TURN_SECRET" in coturn
+    environment = services["server"]["environment"]
+    assert "PHONGHOP_TURN_SECRET" in environment["PHONGHOP_TURN_SECRET"]
+    assert ":3478" in environment["PHONGHOP_TURN_URL"] and "--listening-port=3478" in coturn
+
+
 def test_readme_documents_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
     for name, _, _ in SETTINGS_DOC:

@@ -36,6 +36,7 @@ class Services:
     file_access: FileAccess = field(default_factory=FileAccess)
     documents: Any = None  # server.services.documents.DocumentService
     renderer: Any = None  # server.documents.pipeline.Renderer
+    media: Any = None  # server.live.media.MediaRooms; None with PHONGHOP_MEDIA=0
 
 
 def services(conn: HTTPConnection) -> Services:

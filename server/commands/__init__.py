@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from server.commands import annotation, meeting, presentation
+from server.commands import annotation, media, meeting, presentation
 from server.protocol import Command
 
 REGISTRY: dict[str, Command] = {
     command.name: command
-    for command in (*meeting.COMMANDS, *presentation.COMMANDS, *annotation.COMMANDS)
+    for command in (*meeting.COMMANDS, *presentation.COMMANDS, *annotation.COMMANDS,
+                    *media.COMMANDS)
 }
