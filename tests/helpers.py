@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import textwrap
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -282,3 +283,33 @@ class LiveClient:
     async def close(self) -> None:
         await self.ws.close()
         await asyncio.gather(self._reader, return_exceptions=True)
+
+
+async def token_for(server: Any, username: str) -> str:
+    """A bearer token for an account, as `phonghop user token` prints one."""
+    from server.db.models import CredentialKind
+    from server.services.users import by_username
+
+    svc = server.services
+    async with svc.db.read() as session:
+        user = await by_username(session, username)
+    assert user is not None
+    secret, _ = await svc.credentials.issue(user.id, CredentialKind.BEARER, label="test")
+    return secret
+
+
+@contextlib.asynccontextmanager
+async def running(agent: Any) -> AsyncIterator[asyncio.Event]:
+    """Run a site agent (media.agent.SiteAgent) until the block ends; it is connected
+    when the block starts."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(agent.run(stop))
+    try:
+        await wait_for(lambda: agent.connected.is_set() or task.done(), timeout=30,
+                       what="the agent to connect")
+        if task.done():
+            task.result()
+        yield stop
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)

@@ -7,6 +7,7 @@ import { InkLayer } from '../ink.js';
 import { OfflineCache } from '../offline.js';
 import { Outbox } from '../outbox.js';
 import { ConnectionIndicator } from '../status.js';
+import { VideoPanel } from '../video.js';
 import { DocumentViewer } from '../viewer.js';
 
 const POLL_MS = 1000;
@@ -39,6 +40,7 @@ export class RoomView {
   #indicator = null;
   #offline = null;
   #presence = new Map(); // socket key → presence entry
+  #video = null;
   #wide = window.matchMedia('(min-width: 1000px)');
 
   constructor(app, [meetingId], query) {
@@ -72,8 +74,13 @@ export class RoomView {
     const presenterSlot = h('div', { class: 'presenter-slot' });
     const bannerSlot = h('div', { class: 'banner-slot' });
     const inkSlot = h('div', { class: 'ink-slot' });
+    this.#video = new VideoPanel({
+      i18n, connection: this.app.connection, meetingId: this.#meetingId, role: meeting.my_role,
+      onError: (error) => this.app.status.show(
+        `${i18n.t('error.lead')} ${error.message || describeCode(error)}`, 'error'),
+    });
     this.#viewer = new DocumentViewer({
-      i18n, pageWidths: meeting.page_widths, toolbarStart: [sideToggle], toolbarEnd: [presenterSlot],
+      i18n, pageWidths: meeting.page_widths, toolbarStart: [sideToggle], toolbarEnd: [presenterSlot, this.#video.toggle],
       rows: [inkSlot, bannerSlot],
       onPageChange: (document, page, origin) => this.#pageChanged(document, page, origin),
       onViewChange: () => this.#follow?.viewChanged(),
@@ -81,7 +88,7 @@ export class RoomView {
     this.#startLive(presenterSlot, bannerSlot, inkSlot);
     const side = this.#buildSide();
     const scrim = h('div', { class: 'room-scrim', onclick: () => this.#toggleSide(false) });
-    this.#els.room = h('div', { class: 'room' }, side, scrim, this.#viewer.element);
+    this.#els.room = h('div', { class: 'room' }, side, scrim, this.#viewer.element, this.#video.element);
     replace(root, this.#els.room);
     this.#toggleSide(this.#wide.matches);
     document.addEventListener('keydown', this.#onKey);
@@ -167,6 +174,7 @@ export class RoomView {
         this.#follow.apply(log.presentation, { initial: true });
         this.#outbox.flush();
         this.#ink.reload();
+        this.#video.start();
       },
       event: (name, data) => this.#onEvent(name, data),
       failed: (error) => this.app.status.show(`${i18n.t('error.lead')} ${error.message}`, 'error'),
@@ -196,6 +204,9 @@ export class RoomView {
       case 'annotation.deleted':
       case 'ink.progress':
         this.#ink.onEvent(name, data);
+        break;
+      case 'media.changed':
+        this.#video.onEvent(name, data);
         break;
       default:
         break; // events this client does not know are ignored (protocol.md, versioning)
@@ -236,6 +247,7 @@ export class RoomView {
     this.#offline?.stop();
     this.#unwatchOutbox?.();
     this.#ink?.destroy();
+    this.#video?.destroy();
     this.#indicator?.destroy();
     this.#follow?.destroy();
     this.#abort.abort();

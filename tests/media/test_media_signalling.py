@@ -7,11 +7,9 @@ The media path is the database-independent part of the server: SQLite only.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,24 +17,13 @@ import pytest
 from aiortc import RTCPeerConnection
 
 from media.agent import AgentOptions, SiteAgent
-from server.db.models import CredentialKind
-from server.services.users import by_username
 from tests.conftest import PASSWORD, LiveServer
-from tests.helpers import CommandFailed, LiveClient, wait_for
+from tests.helpers import CommandFailed, LiveClient, running, token_for, wait_for
 
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'phonghop.db'}"
-
-
-async def token_for(server: LiveServer, username: str) -> str:
-    svc = server.services
-    async with svc.db.read() as session:
-        user = await by_username(session, username)
-    assert user is not None
-    secret, _ = await svc.credentials.issue(user.id, CredentialKind.BEARER, label="test")
-    return secret
 
 
 async def live(server: LiveServer, username: str, meeting_id: int) -> LiveClient:
@@ -51,21 +38,6 @@ async def site_agent(server: LiveServer, meeting_id: int) -> SiteAgent:
     """The commune site's agent, sending a test pattern and a tone."""
     return SiteAgent(AgentOptions(server.url, await token_for(server, "xa"),
                                   meeting_id=meeting_id, test_pattern=True))
-
-
-@contextlib.asynccontextmanager
-async def running(agent: SiteAgent) -> AsyncIterator[asyncio.Event]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(agent.run(stop))
-    try:
-        await wait_for(lambda: agent.connected.is_set() or task.done(), timeout=30,
-                       what="the agent to connect")
-        if task.done():
-            task.result()
-        yield stop
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 20)
 
 
 def source_of(state: dict[str, Any], name: str) -> dict[str, Any] | None:

@@ -1,0 +1,189 @@
+"""Video in a real browser: Chromium's fake camera publishes from the web client and an
+aiortc peer receives it through the relay; a commune site's test pattern shows in the
+browser, and the chair's buttons reach the media."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aioice.ice
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from media.agent import AgentOptions, SiteAgent
+from tests.conftest import PASSWORD, LiveServer
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, enter_room, sign_in
+from tests.helpers import LiveClient, running, token_for, wait_for
+
+FAKE_MEDIA = [
+    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    # Everything is on loopback here: let WebRTC use it, and show real addresses.
+    "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+
+
+@pytest.fixture(autouse=True)
+def loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The relay (in this process) and the aiortc peers offer 127.0.0.1 only.
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+@pytest.fixture
+async def camera_browser() -> AsyncIterator[Browser]:
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: `make test` should have installed it")
+        pytest.skip(f"{CHROMIUM} is missing: run `make test-deps`")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM,
+                                                   args=[*CHROMIUM_ARGS, *FAKE_MEDIA])
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def chair_page(browser: Browser, server: LiveServer) -> Page:
+    context = await browser.new_context(base_url=server.url, locale="vi-VN",
+                                        timezone_id="Asia/Ho_Chi_Minh",
+                                        viewport={"width": 1400, "height": 860})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors  # type: ignore[attr-defined]
+    await page.goto("/")
+    await sign_in(page, "chu")
+    return page
+
+
+async def receive(server: LiveServer, meeting_id: int, username: str, source: str
+                  ) -> tuple[LiveClient, RTCPeerConnection, dict[str, list[float]]]:
+    """An aiortc participant receiving one source through the relay."""
+    async with server.client() as client:
+        assert (await client.login(username, PASSWORD)).status_code == 200
+        socket = await LiveClient.open(server.url, client)
+    await socket.command("meeting.join", meeting_id)
+    pc = RTCPeerConnection()
+    frames: dict[str, list[float]] = {"video": [], "audio": []}
+    sizes: set[tuple[int, int]] = set()
+
+    async def read(track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            frames[track.kind].append(time.monotonic())
+            if track.kind == "video":
+                sizes.add((frame.width, frame.height))
+
+    tasks: list[asyncio.Task[None]] = []
+    pc.on("track", lambda track: tasks.append(asyncio.create_task(read(track))))
+    for kind in ("video", "audio"):
+        pc.addTransceiver(kind, direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    result = await socket.command("media.subscribe", meeting_id,
+                                  offer=pc.localDescription.sdp, source=source)
+    await pc.setRemoteDescription(RTCSessionDescription(result["answer"], "answer"))
+    frames["sizes"] = sizes  # type: ignore[assignment]
+    return socket, pc, frames
+
+
+async def test_the_chair_publishes_from_the_browser_and_a_site_receives_it(
+        camera_browser: Browser, server: LiveServer, meeting: dict[str, Any]) -> None:
+    meeting_id = meeting["a"]
+    page = await chair_page(camera_browser, server)
+    await enter_room(page, meeting_id)
+    panel = page.get_by_test_id("video-panel")
+    await expect(panel).to_be_visible()  # the chair's panel opens by itself
+    await expect(panel).to_contain_text("Chưa có điểm cầu nào phát hình")
+    await panel.get_by_test_id("publish").click()
+
+    room = server.services.media.room(meeting_id)
+
+    def chair_source() -> str | None:
+        return next((s["id"] for s in room.state()["sources"]
+                     if s["name"] == "Chủ Tọa" and "video" in s["kinds"]), None)
+
+    source = await wait_for(chair_source, timeout=20, what="the browser's publication")
+    socket, pc, frames = await receive(server, meeting_id, "xa", source)
+    try:
+        await wait_for(lambda: len(frames["video"]) >= 30, timeout=30,
+                       what="frames from the browser's camera at the site")
+        assert frames["audio"], "the browser's microphone reached the site"
+        streams = [s for s in room.relay.stats()["streams"] if s["site_id"] == source]
+        video = next(s for s in streams if s["kind"] == "video")
+        assert video["frames_decoded"] == 0 and video["subscribers"] == 1
+        # The browser reports its own link; the chair's badge for itself is measured.
+        await wait_for(lambda: room.sources[source].reported_at > 0, timeout=15,
+                       what="the browser's link report")
+        # Its own tile shows its own camera.
+        own = page.locator(".video-strip [data-testid=video-tile] video")
+        await page.wait_for_function(
+            "el => el.videoWidth > 0", arg=await own.element_handle(), timeout=TIMEOUT_MS)
+
+        # Stopping takes it off the relay.
+        await panel.get_by_test_id("stop-publishing").click()
+        await wait_for(lambda: source not in room.relay.publications, timeout=10,
+                       what="the publication to end")
+    finally:
+        await pc.close()
+        await socket.close()
+    assert not page.errors  # type: ignore[attr-defined]
+    await page.context.close()
+
+
+async def test_a_sites_video_shows_in_the_browser_and_the_chair_controls_it(
+        camera_browser: Browser, server: LiveServer, meeting: dict[str, Any],
+        artifacts: Path) -> None:
+    meeting_id = meeting["a"]
+    site = SiteAgent(AgentOptions(server.url, await token_for(server, "xa"),
+                                  meeting_id=meeting_id, test_pattern=True))
+    page = await chair_page(camera_browser, server)
+    async with running(site):
+        await enter_room(page, meeting_id)
+        panel = page.get_by_test_id("video-panel")
+        tile = panel.locator(f"[data-testid=video-tile][data-source={site.source_id}]")
+        await expect(tile).to_contain_text("Điểm cầu xã")
+        # The site's pictures play in the browser.
+        video = tile.locator("video")
+        await page.wait_for_function("el => el.videoWidth === 640 && !el.paused",
+                                     arg=await video.element_handle(), timeout=20_000)
+        await expect(tile.get_by_test_id("health")).not_to_have_attribute("data-level",
+                                                                          "unknown",
+                                                                          timeout=20_000)
+
+        # The site asks for the floor; the chair gives it from the queue: shown large.
+        siteside = await LiveClient.open(server.url, headers={
+            "Authorization": f"Bearer {site.options.token}"})
+        await siteside.command("meeting.join", meeting_id)
+        await siteside.command("media.request_floor", meeting_id)
+        requests = panel.locator(".video-requests")
+        await expect(requests).to_contain_text("Đăng ký phát biểu (1)")
+        await requests.get_by_role("button", name="Trao quyền phát biểu").click()
+        room = server.services.media.room(meeting_id)
+        await wait_for(lambda: room.relay.floor == site.source_id, what="the floor")
+        stage_tile = page.get_by_test_id("video-stage").get_by_test_id("video-tile")
+        await expect(stage_tile).to_have_attribute("data-source", site.source_id or "")
+        await expect(stage_tile).to_contain_text("Đang phát biểu")
+        await page.screenshot(path=artifacts / "video-floor.png")
+
+        # Mute, then audio only: both reach the relay and the site.
+        await stage_tile.get_by_test_id("mute").click()
+        await wait_for(lambda: site.source_id in room.relay.muted, what="the mute")
+        await expect(stage_tile).to_contain_text("Đã tắt tiếng")
+        await stage_tile.get_by_test_id("impose-audio-only").click()
+        await wait_for(lambda: site._audio_only, what="the site to go audio only")
+        await expect(stage_tile).to_contain_text("Chỉ âm thanh (chủ tọa chọn)")
+        await siteside.close()
+    assert not page.errors  # type: ignore[attr-defined]
+    await page.context.close()
