@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from server.api import auth, documents, meetings, openapi
+from server.api import auth, documents, media, meetings, openapi
 from server.api.deps import Services
 from server.api.registry import Endpoint
 from server.broker import create_broker
@@ -28,7 +28,8 @@ from server.ws import meeting_socket
 
 log = logging.getLogger(__name__)
 
-ENDPOINTS: list[Endpoint] = [*auth.ENDPOINTS, *meetings.ENDPOINTS, *documents.ENDPOINTS]
+ENDPOINTS: list[Endpoint] = [*auth.ENDPOINTS, *meetings.ENDPOINTS, *documents.ENDPOINTS,
+                             *media.ENDPOINTS]
 
 try:
     VERSION = version("phonghop")

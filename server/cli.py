@@ -204,8 +204,11 @@ def parser() -> argparse.ArgumentParser:
                           "microphone to the meeting)")
     site.add_argument("--server", required=True, help="the server's address, e.g. "
                       "https://phonghop.huyen.gov.vn")
-    site.add_argument("--token", required=True, help="a bearer token of the site's account "
-                      "(phonghop user token <account>)")
+    token_source = site.add_mutually_exclusive_group(required=True)
+    token_source.add_argument("--token", help="a bearer token of the site's account "
+                              "(phonghop user token <account>)")
+    token_source.add_argument("--token-file", help="read the token from this file (keeps "
+                              "it out of the process list)")
     site.add_argument("--meeting", type=int, help="the meeting's number (default: the one "
                       "in session, else the next)")
     site.add_argument("--test-pattern", action="store_true",
@@ -244,9 +247,17 @@ def cmd_site(args: argparse.Namespace) -> int:
     def status(line: str) -> None:
         print(f"[điểm cầu / site] {line}", flush=True)
 
+    token = args.token
+    if args.token_file:
+        try:
+            token = Path(args.token_file).read_text().strip()
+        except OSError as error:
+            print(f"phonghop site: cannot read the token file: {error}", file=sys.stderr)
+            return 2
+
     async def run() -> None:
         options = AgentOptions(
-            server=parse_server(args.server), token=args.token, meeting_id=args.meeting,
+            server=parse_server(args.server), token=token, meeting_id=args.meeting,
             test_pattern=args.test_pattern, camera=args.camera,
             camera_format=args.camera_format, microphone=args.microphone,
             microphone_format=args.microphone_format, audio_only=args.audio_only)

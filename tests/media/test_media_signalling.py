@@ -98,6 +98,19 @@ async def test_sites_publish_and_receive_through_the_server_without_decoding(
         await chair.command("media.mute", meeting_id, source=xa["id"], muted=False)
         assert relay.heard(xa["id"])
         assert site.sessions == 1 and hall.sessions == 1  # no reconnects on the way
+
+        # The counters, over HTTP, for the chair; not for a delegate.
+        async with server.client() as http:
+            await http.login("chu", PASSWORD)
+            counters = (await http.get(f"/api/meetings/{meeting_id}/media")).json()
+            await http.login("dbieu1", PASSWORD)
+            refused = await http.get(f"/api/meetings/{meeting_id}/media")
+        assert refused.status_code == 403
+        video = next(s for s in counters["relay"]["streams"]
+                     if s["site_id"] == xa["id"] and s["kind"] == "video")
+        assert video["frames"] > 30 and video["bytes"] > 10_000 and video["subscribers"] == 1
+        assert video["keyframe_requests"] >= 0 and video["fps"] > 0
+        assert counters["state"]["floor"] == xa["id"]
     await chair.close()
 
 
@@ -215,11 +228,17 @@ async def test_a_bad_offer_changes_nothing(server: LiveServer, meeting: dict[str
     await siteside.close()
 
 
-def test_the_site_command_refuses_a_wrong_server_address() -> None:
-    done = subprocess.run([sys.executable, "-m", "server.cli", "site", "--server",
-                           "ftp://x", "--token", "t", "--test-pattern"],
-                          capture_output=True, text=True, timeout=60)
+def test_the_site_command_refuses_bad_arguments(tmp_path: Path) -> None:
+    def site(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "server.cli", "site", *args],
+                              capture_output=True, text=True, timeout=60)
+
+    done = site("--server", "ftp://x", "--token", "t", "--test-pattern")
     assert done.returncode == 2 and "http(s)" in done.stderr
+    done = site("--server", "http://x", "--token-file", str(tmp_path / "none"))
+    assert done.returncode == 2 and "token file" in done.stderr
+    done = site("--server", "http://x")  # no token at all
+    assert done.returncode == 2 and "--token" in done.stderr
 
 
 AGENT = """
@@ -231,12 +250,14 @@ sys.exit(main(sys.argv[1:]))
 
 
 async def test_the_site_command_runs_as_a_process_and_delivers_frames(
-        server: LiveServer, meeting: dict[str, Any]) -> None:
+        server: LiveServer, meeting: dict[str, Any], tmp_path: Path) -> None:
     meeting_id = meeting["a"]
-    token = await token_for(server, "xa")
+    token_file = tmp_path / "token"
+    token_file.write_text(await token_for(server, "xa") + "\n")
     # The real `phonghop site` entry point; only aioice is told to offer 127.0.0.1.
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", AGENT, "site", "--server", server.url, "--token", token,
+        sys.executable, "-c", AGENT, "site", "--server", server.url, "--token-file",
+        str(token_file),
         "--test-pattern", stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
