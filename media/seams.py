@@ -62,7 +62,7 @@ class SeamError(RuntimeError):
 
 def replace_jitter_buffer(receiver: RTCRtpReceiver, buffer: Any) -> JitterBuffer:
     """Put `buffer` (with `add(packet) -> (pli, frame | None)`) in the receiver's
-    jitter buffer's place; return the stock buffer, for the new one to delegate to."""
+    jitter buffer's place; return the stock buffer it replaced."""
     stock = getattr(receiver, _JITTER_ATTR, None)
     if not isinstance(stock, JitterBuffer):
         raise SeamError(f"RTCRtpReceiver has no {_JITTER_ATTR}: aiortc's receiver changed")
