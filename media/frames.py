@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from media.seams import JitterFrame, RtpPacket
 
@@ -24,10 +25,20 @@ class EncodedFrame:
     data: bytes
     timestamp: int
     keyframe: bool
+    # RTP payloads by codec, made by the first subscriber's sender for all the others.
+    _payloads: dict[str, list[bytes]] = field(default_factory=dict, compare=False,
+                                              repr=False)
 
     def __post_init__(self) -> None:
         if self.timestamp < 0:
             raise ValueError(f"frame timestamp {self.timestamp} is before its stream began")
+
+    def shared(self, codec: str, packetize: Callable[[bytes], list[bytes]]) -> list[bytes]:
+        """This frame's payloads for `codec`, packetized on the first call only."""
+        payloads = self._payloads.get(codec)
+        if payloads is None:
+            payloads = self._payloads[codec] = packetize(self.data)
+        return payloads
 
 
 def is_keyframe(codec_name: str, data: bytes) -> bool:

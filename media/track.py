@@ -1,9 +1,10 @@
 """What one subscriber's sender reads: a published stream, as encoded frames.
 
-aiortc's `RTCRtpSender` packs an `av.Packet` with the negotiated codec's packetizer and
-sends it, where it would encode an `av.Frame`. A `RelayedTrack` whose subscriber took the
-publisher's codec yields packets: the relay's whole cost per subscriber is packetizing,
-SRTP and a socket write. A subscriber that could not (say, H.264 only from a VP8
+aiortc's `RTCRtpSender` packs what its track yields with its encoder's `pack()`, where it
+would encode an `av.Frame`. A `RelayedTrack` whose subscriber took the publisher's codec
+yields `Relayed` frames, which the sender's `ForwardingEncoder` packs from payloads made
+once for every subscriber (`media/packing.py`): the relay's whole cost per subscriber is
+an RTP header, SRTP and a socket write. A subscriber that could not (say, H.264 only from a VP8
 publisher) gets decoded frames instead, and its sender encodes them as stock aiortc does.
 
 The source may change under a live track (the floor moves to another site): frames are
@@ -20,7 +21,6 @@ import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import (
@@ -32,9 +32,9 @@ from aiortc.rtp import (
     RtcpSrPacket,
 )
 from av.frame import Frame
-from av.packet import Packet
 
 from media.frames import EncodedFrame
+from media.packing import Relayed
 
 if TYPE_CHECKING:
     from media.stream import Stream
@@ -55,7 +55,7 @@ class TrackCounters:
     keyframe_requests: int = 0  # PLI/FIR from this subscriber
 
 
-Item = tuple[int, bytes | Frame, int]  # (epoch, payload, timestamp in the codec's clock)
+Item = tuple[int, EncodedFrame | Frame, int]  # (epoch, frame, timestamp in the codec's clock)
 
 
 class RelayedTrack(MediaStreamTrack):
@@ -117,7 +117,7 @@ class RelayedTrack(MediaStreamTrack):
                 self.counters.frames_dropped += 1
                 return
             self._waiting_keyframe = False
-        self._put((self._epoch, frame.data, frame.timestamp))
+        self._put((self._epoch, frame, frame.timestamp))
 
     def push_decoded(self, stream: Stream, frame: Frame) -> None:
         if stream is not self.source or not self.transcoding:
@@ -150,28 +150,24 @@ class RelayedTrack(MediaStreamTrack):
 
     # -- read by the sender -----------------------------------------------------------
 
-    async def recv(self) -> Frame | Packet:
+    async def recv(self) -> Frame | Relayed:  # type: ignore[override]
         if self.readyState != "live":
             raise MediaStreamError
         item = await self._queue.get()
         if item is None:
             raise MediaStreamError
-        epoch, payload, timestamp = item
+        epoch, frame, timestamp = item
         now = time.monotonic()
         if not self.last_sent:
             self.last_report = now  # silence is counted from the first frame sent
         self.last_sent = now
         pts = self._retime(epoch, timestamp)
-        time_base = fractions.Fraction(1, self.clock_rate)
-        if isinstance(payload, Frame):
-            payload.pts, payload.time_base = pts, time_base
-            self.counters.frames += 1
-            return payload
-        packet = av.Packet(payload)
-        packet.pts, packet.time_base = pts, time_base
         self.counters.frames += 1
-        self.counters.bytes += len(payload)
-        return packet
+        if isinstance(frame, Frame):
+            frame.pts, frame.time_base = pts, fractions.Fraction(1, self.clock_rate)
+            return frame
+        self.counters.bytes += len(frame.data)
+        return Relayed(frame, pts)
 
     def _retime(self, epoch: int, timestamp: int) -> int:
         if epoch != self._out_epoch:
