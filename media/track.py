@@ -45,6 +45,7 @@ VIDEO_QUEUE = 30  # one second of frames; a sender that far behind has stalled
 AUDIO_QUEUE = 25  # half a second of 20 ms frames
 VIDEO_STEP = 3000  # 1/30 s at 90 kHz: the gap put between two sources' timelines
 AUDIO_STEP = 960  # 20 ms at 48 kHz
+NTP_EPOCH = 2_208_988_800  # seconds from 1900, where NTP counts from, to 1970
 
 
 @dataclass
@@ -72,6 +73,7 @@ class RelayedTrack(MediaStreamTrack):
         self.last_report = time.monotonic()  # the subscriber's last RTCP packet
         self.last_sent = 0.0  # when the sender last took a frame
         self.fraction_lost = 0.0  # from the subscriber's receiver reports
+        self.rtt: float | None = None  # seconds, from the same reports
         self._queue: asyncio.Queue[Item | None] = asyncio.Queue(
             VIDEO_QUEUE if kind == "video" else AUDIO_QUEUE)
         self._epoch = 0
@@ -191,7 +193,13 @@ class RelayedTrack(MediaStreamTrack):
                 # Forwarded frames come from the publisher's encoder, not ours.
                 self.source.request_keyframe()
         elif isinstance(packet, RtcpRrPacket | RtcpSrPacket) and packet.reports:
-            self.fraction_lost = packet.reports[0].fraction_lost / 256
+            report = packet.reports[0]
+            self.fraction_lost = report.fraction_lost / 256
+            if report.lsr:  # it has had one of our sender reports: RFC 3550 6.4.1
+                now = int((time.time() + NTP_EPOCH) * 65536) & 0xFFFFFFFF
+                rtt = ((now - report.lsr - report.dlsr) & 0xFFFFFFFF) / 65536
+                if rtt < 60:  # anything longer is a clock step, not a round trip
+                    self.rtt = rtt
 
     def stop(self) -> None:
         if self.readyState == "live":
@@ -205,4 +213,5 @@ class RelayedTrack(MediaStreamTrack):
                 "source": self.source.site_id if self.source else None,
                 "codec": self.codec.mimeType if self.codec else None,
                 "transcoding": self.transcoding, "fraction_lost": self.fraction_lost,
+                "rtt_ms": None if self.rtt is None else round(1000 * self.rtt, 1),
                 **asdict(self.counters)}
