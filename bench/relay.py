@@ -22,8 +22,10 @@ leaving SRTP at the receiver; "added" is relayed minus direct, per percentile.
 Subscribers count frames without decoding them (a stand-in jitter buffer), so this
 process stays light. Reported per K: relay CPU per subscriber stream (percent of one
 core: the relay's whole CPU divided by K), the lowest subscriber video fps, latency
-p50/p95 through the relay and direct, and this process's own CPU. The last line is
-`RESULT key=value ...`.
+p50/p95 through the relay and direct, this process's own CPU (when it nears a core, the
+direct link's latency rises too: the harness, not the relay, is then the limit) and the
+video frames the forwarding relay dropped in the window for subscribers that fell behind (-1: stock,
+not counted). The last line is `RESULT key=value ...`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -199,10 +202,20 @@ class RelayProcess:
             stdout=asyncio.subprocess.PIPE)
 
     async def ask(self, request: dict[str, str]) -> str:
+        return str((await self._ask(request))["answer"])
+
+    async def dropped(self) -> int:
+        """Frames the forwarding relay dropped for subscribers that fell behind."""
+        stats = (await self._ask({"stats": ""}))["stats"]
+        return sum(t["frames_dropped"] for s in stats["subscriptions"] for t in s["tracks"]
+                   if t["kind"] == "video")
+
+    async def _ask(self, request: dict[str, str]) -> dict[str, Any]:
         assert self.proc and self.proc.stdin and self.proc.stdout
         self.proc.stdin.write((json.dumps(request) + "\n").encode())
         await self.proc.stdin.drain()
-        return str(json.loads(await self.proc.stdout.readline())["answer"])
+        answer: dict[str, Any] = json.loads(await self.proc.stdout.readline())
+        return answer
 
     def cpu_seconds(self) -> float:
         assert self.proc
@@ -268,16 +281,18 @@ async def run(mode: str, k: int, seconds: float) -> dict[str, float]:
                and time.monotonic() < deadline):
             await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)  # settle
+        dropped0 = await relay.dropped() if mode == "forward" else 0
         cpu0, own0, t0 = relay.cpu_seconds(), cpu_seconds(os.getpid()), time.monotonic()
         await asyncio.sleep(seconds)
         cpu1, own1, t1 = relay.cpu_seconds(), cpu_seconds(os.getpid()), time.monotonic()
+        dropped = await relay.dropped() - dropped0 if mode == "forward" else -1
         await asyncio.sleep(0.5)  # the last frames of the window, still on their way
         cpu = (cpu1 - cpu0) / (t1 - t0)
         relayed = [x for s in subscribers for x in s.latencies(sent_relayed.sent, t0, t1)]
         straight = direct.latencies(sent_direct.sent, t0, t1)
         return {"cpu_pct": 100 * cpu, "cpu_pct_per_sub": 100 * cpu / k,
                 "min_fps": min(s.fps(t0, t1) for s in subscribers),
-                "own_cpu_pct": 100 * (own1 - own0) / (t1 - t0),
+                "own_cpu_pct": 100 * (own1 - own0) / (t1 - t0), "dropped": dropped,
                 "relay_p50": percentile(relayed, 50), "relay_p95": percentile(relayed, 95),
                 "direct_p50": percentile(straight, 50),
                 "direct_p95": percentile(straight, 95)}
@@ -309,7 +324,7 @@ async def main() -> None:
     rows: dict[tuple[str, int], dict[str, float]] = {}
     print(f"{'K':>3} {'relay':>8} {'cpu %':>7} {'%/sub':>7} {'min fps':>8} "
           f"{'p50 ms':>7} {'p95 ms':>7} {'direct p50':>10} {'p95':>6} "
-          f"{'added p50':>9} {'p95':>6} {'bench cpu %':>11}")
+          f"{'added p50':>9} {'p95':>6} {'bench cpu %':>11} {'dropped':>7}")
     for k in sizes:
         for mode in modes:
             if mode == "stock" and k > args.stock_up_to:
@@ -321,7 +336,7 @@ async def main() -> None:
                   f"{row['min_fps']:8.1f} {row['relay_p50']:7.1f} {row['relay_p95']:7.1f} "
                   f"{row['direct_p50']:10.1f} {row['direct_p95']:6.1f} "
                   f"{row['added_p50']:9.1f} {row['added_p95']:6.1f} "
-                  f"{row['own_cpu_pct']:11.1f}", flush=True)
+                  f"{row['own_cpu_pct']:11.1f} {row['dropped']:7.0f}", flush=True)
     result = [f"k_max={max(sizes)}"]
     if "forward" in modes:
         top = rows[("forward", max(sizes))]
