@@ -11,8 +11,9 @@ Every site is the offerer, on two kinds of peer connection (no renegotiation, ev
   `RelayedTrack` per m-line). The district hall subscribes to `FLOOR`; a commune site
   subscribes to the hall and to `FLOOR`.
 
-Frames are forwarded as they arrived, never decoded: a subscriber costs a packetizer,
-SRTP and a socket write. A subscriber whose codec differs from its source's gets frames
+Frames are forwarded as they arrived, never decoded, the moment their last packet is
+in: a subscriber costs an RTP header, SRTP and a socket write per packet (payloads are
+made once per frame for all subscribers). A subscriber whose codec differs from its source's gets frames
 decoded once (shared) and encoded for it alone — the only decoding the relay does.
 Keyframe requests (PLI/FIR) from subscribers go back to the publisher, coalesced.
 
@@ -40,7 +41,8 @@ How the rest plugs in (later stages)
   subscribes again (the relay replaces the old connections), link quality from
   `RTCPeerConnection.getStats()` (RTT, loss) reported as a presence update.
 - Health badges and audio-only mode read `Relay.stats()` (per stream: fps, bytes,
-  frames, keyframe requests, subscribers; per subscriber track: loss).
+  frames, keyframe requests, subscribers; per subscriber track: frames, bytes, loss,
+  round trip).
 """
 
 from __future__ import annotations

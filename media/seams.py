@@ -14,10 +14,13 @@ again in each sender. The relay forwards encoded frames instead, through three s
    RTCP packet routed to the sender. We wrap it per sender to see a subscriber's PLI/FIR
    (stock senders only flag their own encoder) and its receiver reports (liveness).
 
-A fourth is documented behaviour rather than an internal, but we depend on it as much:
-an `RTCRtpSender` whose track yields `av.Packet` instead of frames packs it with the
-negotiated codec's `Encoder.pack()` without encoding. And `RTCRtpTransceiver._codecs` is
-where the negotiated codecs live.
+4. The sender's encoder (`RTCRtpSender.__encoder`), made on the first frame only if
+   none is there. A sender whose track yields anything but an `av.Frame` hands it to
+   the encoder's `pack()` without encoding (documented for `av.Packet`); we put a
+   `media.packing.ForwardingEncoder` there, whose `pack()` takes a relayed frame and
+   returns payloads packetized once for every subscriber. For H.264 those come from
+   aiortc's own packetizer (`H264Encoder._split_bitstream` and `_packetize`).
+5. `RTCRtpTransceiver._codecs`: where the negotiated codecs live.
 
 aiortc is pinned exactly in pyproject.toml. `check()` runs when a `Relay` is made and
 `tests/media/test_media_seams.py` runs it too: an upgrade that moves any of these fails
@@ -33,6 +36,7 @@ from typing import Any
 import aiortc
 from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.codecs import base as codecs_base
+from aiortc.codecs.h264 import H264Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import AnyRtcpPacket, RtpPacket
@@ -41,6 +45,7 @@ from aiortc.rtp import AnyRtcpPacket, RtpPacket
 AIORTC_VERSION = "1.16.0"
 
 _JITTER_ATTR = "_RTCRtpReceiver__jitter_buffer"
+_ENCODER_ATTR = "_RTCRtpSender__encoder"
 
 __all__ = [
     "AIORTC_VERSION",
@@ -49,8 +54,10 @@ __all__ = [
     "RtpPacket",
     "SeamError",
     "check",
+    "h264_payloads",
     "hook_sender_rtcp",
     "negotiated_codecs",
+    "replace_encoder",
     "replace_jitter_buffer",
     "request_keyframe",
 ]
@@ -62,12 +69,25 @@ class SeamError(RuntimeError):
 
 def replace_jitter_buffer(receiver: RTCRtpReceiver, buffer: Any) -> JitterBuffer:
     """Put `buffer` (with `add(packet) -> (pli, frame | None)`) in the receiver's
-    jitter buffer's place; return the stock buffer, for the new one to delegate to."""
+    jitter buffer's place; return the stock buffer it replaced."""
     stock = getattr(receiver, _JITTER_ATTR, None)
     if not isinstance(stock, JitterBuffer):
         raise SeamError(f"RTCRtpReceiver has no {_JITTER_ATTR}: aiortc's receiver changed")
     setattr(receiver, _JITTER_ATTR, buffer)
     return stock
+
+
+def replace_encoder(sender: RTCRtpSender, encoder: Any) -> None:
+    """Make `encoder` (with `pack()` and `encode()`) the one `sender` uses; call it
+    before the sender's first frame."""
+    if getattr(sender, _ENCODER_ATTR, False) is not None:
+        raise SeamError(f"RTCRtpSender has no empty {_ENCODER_ATTR}: aiortc's sender changed")
+    setattr(sender, _ENCODER_ATTR, encoder)
+
+
+def h264_payloads(data: bytes) -> list[bytes]:
+    """An Annex B H.264 frame as RTP payloads, cut as aiortc's H.264 encoder cuts them."""
+    return H264Encoder._packetize(H264Encoder._split_bitstream(data))
 
 
 async def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
@@ -102,29 +122,33 @@ def check() -> None:
     if aiortc.__version__ != AIORTC_VERSION:
         raise SeamError(f"the relay was written against aiortc {AIORTC_VERSION}, found "
                         f"{aiortc.__version__}: re-check media/seams.py, then the pin")
-    rtp_source = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
-    for needle in ("packet._data = depayload(", "self.__jitter_buffer.add(packet)",
-                   "self.__decoder_queue.put((codec, encoded_frame))",
-                   "await self._send_rtcp_pli("):
-        if needle not in rtp_source:
-            raise SeamError(f"RTCRtpReceiver._handle_rtp_packet no longer does {needle!r}")
-    if "self.__jitter_buffer = JitterBuffer(" not in inspect.getsource(
-            RTCRtpReceiver.__init__):
-        raise SeamError("RTCRtpReceiver.__init__ no longer makes its jitter buffer")
+    _expect(RTCRtpReceiver, "_handle_rtp_packet", "packet._data = depayload(",
+            "self.__jitter_buffer.add(packet)",
+            "self.__decoder_queue.put((codec, encoded_frame))", "await self._send_rtcp_pli(")
+    _expect(RTCRtpReceiver, "__init__", "self.__jitter_buffer = JitterBuffer(")
     if list(inspect.signature(RTCRtpReceiver._send_rtcp_pli).parameters) != [
             "self", "media_ssrc"]:
         raise SeamError("RTCRtpReceiver._send_rtcp_pli(media_ssrc) changed")
-    sender_source = inspect.getsource(RTCRtpSender._next_encoded_frame)
-    if "self.__encoder.pack(data)" not in sender_source:
-        raise SeamError("RTCRtpSender no longer packs pre-encoded av.Packet data")
+    _expect(RTCRtpSender, "_next_encoded_frame", "if self.__encoder is None:",
+            "if isinstance(data, Frame):", "self.__encoder.pack(data)")
+    _expect(RTCRtpSender, "__init__", "self.__encoder: Optional[Encoder] = None")
+    for name in ("_split_bitstream", "_packetize"):
+        if not callable(getattr(H264Encoder, name, None)):
+            raise SeamError(f"aiortc's H264Encoder lost {name}()")
     if list(inspect.signature(RTCRtpSender._handle_rtcp_packet).parameters) != [
             "self", "packet"]:
         raise SeamError("RTCRtpSender._handle_rtcp_packet(packet) changed")
     from aiortc import rtcdtlstransport
-    if "await recipient._handle_rtcp_packet(packet)" not in inspect.getsource(
-            rtcdtlstransport.RTCDtlsTransport._handle_rtcp_data):
-        raise SeamError("the DTLS transport no longer hands RTCP to _handle_rtcp_packet")
+    _expect(rtcdtlstransport.RTCDtlsTransport, "_handle_rtcp_data",
+            "await recipient._handle_rtcp_packet(packet)")
     if not hasattr(codecs_base.Encoder, "pack"):
         raise SeamError("aiortc encoders lost pack()")
-    if "_codecs" not in inspect.getsource(RTCRtpTransceiver.__init__):
-        raise SeamError("RTCRtpTransceiver._codecs is gone")
+    _expect(RTCRtpTransceiver, "__init__", "_codecs")
+
+
+def _expect(owner: type, method: str, *needles: str) -> None:
+    """Fail unless each needle is in the source of `owner.method`."""
+    source = inspect.getsource(getattr(owner, method))
+    for needle in needles:
+        if needle not in source:
+            raise SeamError(f"{owner.__name__}.{method} no longer does {needle!r}")

@@ -13,6 +13,7 @@ frames without bound, and an unread track grows by hundreds of MB a minute.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -25,8 +26,8 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from av.frame import Frame
 
 from media import seams
-from media.frames import EncodedFrame, Unwrapper, is_keyframe
-from media.seams import JitterBuffer, JitterFrame, RtpPacket
+from media.frames import EncodedFrame, FrameAssembler, Unwrapper, is_keyframe
+from media.seams import JitterFrame, RtpPacket
 
 if TYPE_CHECKING:
     from media.track import RelayedTrack
@@ -75,7 +76,7 @@ class Stream:
         self._decoding = False
         self._fps_window: list[float] = []
         self.buffer = ForwardingBuffer(self)
-        self.buffer.stock = seams.replace_jitter_buffer(receiver, self.buffer)
+        seams.replace_jitter_buffer(receiver, self.buffer)
         self._drain: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -200,33 +201,39 @@ class Stream:
 class ForwardingBuffer:
     """Stands where aiortc's jitter buffer was (`add(packet) -> (pli, frame | None)`).
 
-    Video goes through the stock buffer, which orders packets, assembles frames and asks
-    for a keyframe after a loss. Audio skips it: an Opus packet is a whole frame, and the
-    stock audio buffer holds four of them back (80 ms) before giving up the first.
+    Video goes through a `FrameAssembler`, which orders packets and gives up each frame
+    the moment its last packet is in; the stock buffer would hold it until the next
+    frame began. Audio skips assembly: an Opus packet is a whole frame, and the stock
+    audio buffer holds four of them back (80 ms) before giving up the first.
     """
 
     def __init__(self, stream: Stream) -> None:
         self.stream = stream
-        self.stock: JitterBuffer | None = None
+        self._assembler = FrameAssembler()
         self._unwrap = Unwrapper()
         self._last: int | None = None
+        # Frames aiortc should decode, one per call (the stock contract); several come
+        # together only when a retransmitted packet completes frames held behind it.
+        self._to_decode: collections.deque[JitterFrame] = collections.deque(maxlen=8)
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         stream = self.stream
         stream.on_packet(packet)
-        frame: JitterFrame | None
         if stream.kind == "audio":
-            pli, frame = False, JitterFrame(packet._data, packet.timestamp)  # type: ignore[attr-defined]
+            frames, lost = [JitterFrame(packet._data, packet.timestamp)], False  # type: ignore[attr-defined]
         else:
-            assert self.stock is not None
-            pli, frame = self.stock.add(packet)
-        if frame is None or not frame.data:
-            return pli, None
+            frames, lost = self._assembler.add(packet)
+        for frame in frames:
+            if frame.data and self._forward(frame):
+                self._to_decode.append(frame)
+        return lost, self._to_decode.popleft() if self._to_decode else None
+
+    def _forward(self, frame: JitterFrame) -> bool:
+        """Hand one whole frame to the stream; answer whether aiortc should decode it."""
         timestamp = self._unwrap(frame.timestamp)
         if self._last is not None and timestamp <= self._last:
-            return pli, None  # late audio packet: its moment has passed
+            return False  # late audio packet: its moment has passed
         self._last = timestamp
-        codec = stream.codec.name if stream.codec else ""
-        decode = stream.on_frame(EncodedFrame(bytes(frame.data), timestamp,
-                                              is_keyframe(codec, frame.data)))
-        return pli, frame if decode else None
+        codec = self.stream.codec.name if self.stream.codec else ""
+        return self.stream.on_frame(EncodedFrame(bytes(frame.data), timestamp,
+                                                 is_keyframe(codec, frame.data)))

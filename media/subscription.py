@@ -9,6 +9,7 @@ from collections.abc import Callable
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from media import seams
+from media.packing import ForwardingEncoder
 from media.peer import SitePeer
 from media.track import RelayedTrack
 
@@ -55,6 +56,7 @@ class Subscription(SitePeer):
             codecs = seams.negotiated_codecs(transceiver)
             if sending is not None and transceiver.sender.track is sending and codecs:
                 sending.codec = codecs[0]
+                seams.replace_encoder(transceiver.sender, ForwardingEncoder(codecs[0]))
         return subscription, pc.localDescription.sdp
 
     def silent_for(self, now: float | None = None) -> float:

@@ -1,9 +1,10 @@
 """What one subscriber's sender reads: a published stream, as encoded frames.
 
-aiortc's `RTCRtpSender` packs an `av.Packet` with the negotiated codec's packetizer and
-sends it, where it would encode an `av.Frame`. A `RelayedTrack` whose subscriber took the
-publisher's codec yields packets: the relay's whole cost per subscriber is packetizing,
-SRTP and a socket write. A subscriber that could not (say, H.264 only from a VP8
+aiortc's `RTCRtpSender` packs what its track yields with its encoder's `pack()`, where it
+would encode an `av.Frame`. A `RelayedTrack` whose subscriber took the publisher's codec
+yields `Relayed` frames, which the sender's `ForwardingEncoder` packs from payloads made
+once for every subscriber (`media/packing.py`): the relay's whole cost per subscriber is
+an RTP header, SRTP and a socket write. A subscriber that could not (say, H.264 only from a VP8
 publisher) gets decoded frames instead, and its sender encodes them as stock aiortc does.
 
 The source may change under a live track (the floor moves to another site): frames are
@@ -20,7 +21,6 @@ import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import (
@@ -32,9 +32,9 @@ from aiortc.rtp import (
     RtcpSrPacket,
 )
 from av.frame import Frame
-from av.packet import Packet
 
 from media.frames import EncodedFrame
+from media.packing import Relayed
 
 if TYPE_CHECKING:
     from media.stream import Stream
@@ -45,6 +45,7 @@ VIDEO_QUEUE = 30  # one second of frames; a sender that far behind has stalled
 AUDIO_QUEUE = 25  # half a second of 20 ms frames
 VIDEO_STEP = 3000  # 1/30 s at 90 kHz: the gap put between two sources' timelines
 AUDIO_STEP = 960  # 20 ms at 48 kHz
+NTP_EPOCH = 2_208_988_800  # seconds from 1900, where NTP counts from, to 1970
 
 
 @dataclass
@@ -55,7 +56,7 @@ class TrackCounters:
     keyframe_requests: int = 0  # PLI/FIR from this subscriber
 
 
-Item = tuple[int, bytes | Frame, int]  # (epoch, payload, timestamp in the codec's clock)
+Item = tuple[int, EncodedFrame | Frame, int]  # (epoch, frame, timestamp in the codec's clock)
 
 
 class RelayedTrack(MediaStreamTrack):
@@ -72,6 +73,7 @@ class RelayedTrack(MediaStreamTrack):
         self.last_report = time.monotonic()  # the subscriber's last RTCP packet
         self.last_sent = 0.0  # when the sender last took a frame
         self.fraction_lost = 0.0  # from the subscriber's receiver reports
+        self.rtt: float | None = None  # seconds, from the same reports
         self._queue: asyncio.Queue[Item | None] = asyncio.Queue(
             VIDEO_QUEUE if kind == "video" else AUDIO_QUEUE)
         self._epoch = 0
@@ -117,7 +119,7 @@ class RelayedTrack(MediaStreamTrack):
                 self.counters.frames_dropped += 1
                 return
             self._waiting_keyframe = False
-        self._put((self._epoch, frame.data, frame.timestamp))
+        self._put((self._epoch, frame, frame.timestamp))
 
     def push_decoded(self, stream: Stream, frame: Frame) -> None:
         if stream is not self.source or not self.transcoding:
@@ -150,28 +152,24 @@ class RelayedTrack(MediaStreamTrack):
 
     # -- read by the sender -----------------------------------------------------------
 
-    async def recv(self) -> Frame | Packet:
+    async def recv(self) -> Frame | Relayed:  # type: ignore[override]
         if self.readyState != "live":
             raise MediaStreamError
         item = await self._queue.get()
         if item is None:
             raise MediaStreamError
-        epoch, payload, timestamp = item
+        epoch, frame, timestamp = item
         now = time.monotonic()
         if not self.last_sent:
             self.last_report = now  # silence is counted from the first frame sent
         self.last_sent = now
         pts = self._retime(epoch, timestamp)
-        time_base = fractions.Fraction(1, self.clock_rate)
-        if isinstance(payload, Frame):
-            payload.pts, payload.time_base = pts, time_base
-            self.counters.frames += 1
-            return payload
-        packet = av.Packet(payload)
-        packet.pts, packet.time_base = pts, time_base
         self.counters.frames += 1
-        self.counters.bytes += len(payload)
-        return packet
+        if isinstance(frame, Frame):
+            frame.pts, frame.time_base = pts, fractions.Fraction(1, self.clock_rate)
+            return frame
+        self.counters.bytes += len(frame.data)
+        return Relayed(frame, pts)
 
     def _retime(self, epoch: int, timestamp: int) -> int:
         if epoch != self._out_epoch:
@@ -195,7 +193,13 @@ class RelayedTrack(MediaStreamTrack):
                 # Forwarded frames come from the publisher's encoder, not ours.
                 self.source.request_keyframe()
         elif isinstance(packet, RtcpRrPacket | RtcpSrPacket) and packet.reports:
-            self.fraction_lost = packet.reports[0].fraction_lost / 256
+            report = packet.reports[0]
+            self.fraction_lost = report.fraction_lost / 256
+            if report.lsr:  # it has had one of our sender reports: RFC 3550 6.4.1
+                now = int((time.time() + NTP_EPOCH) * 65536) & 0xFFFFFFFF
+                rtt = ((now - report.lsr - report.dlsr) & 0xFFFFFFFF) / 65536
+                if rtt < 60:  # anything longer is a clock step, not a round trip
+                    self.rtt = rtt
 
     def stop(self) -> None:
         if self.readyState == "live":
@@ -209,4 +213,5 @@ class RelayedTrack(MediaStreamTrack):
                 "source": self.source.site_id if self.source else None,
                 "codec": self.codec.mimeType if self.codec else None,
                 "transcoding": self.transcoding, "fraction_lost": self.fraction_lost,
+                "rtt_ms": None if self.rtt is None else round(1000 * self.rtt, 1),
                 **asdict(self.counters)}

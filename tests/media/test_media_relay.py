@@ -206,3 +206,25 @@ async def test_a_subscriber_that_cannot_take_the_codec_is_transcoded(relay: Rela
         # B is still forwarded, not transcoded.
         (forwarded,) = [t for t in relay.tracks_of("B") if t.kind == "video"]
         assert not forwarded.transcoding
+
+
+async def test_the_health_badge_reads_rates_and_link_quality_from_stats(relay: Relay) -> None:
+    a = await publish(relay, "A")
+    relay.set_floor("A")
+    b, c = await subscribe(relay, "B"), await subscribe(relay, "C")
+    async with closing(a, b, c):
+        await steady(b)
+        await steady(c)
+        video = stream(relay, "A", "video")
+        assert video["subscribers"] == 2 and video["fps"] > 0
+        assert video["frames"] > 0 and video["bytes"] > 0 and video["keyframe_requests"] >= 2
+
+        def tracks() -> list[dict[str, object]]:
+            return [t for s in relay.stats()["subscriptions"] for t in s["tracks"]
+                    if t["kind"] == "video"]
+
+        # Round trips come from the sites' receiver reports about our sender reports.
+        await wait_for(lambda: all(t["rtt_ms"] is not None for t in tracks()), timeout=10,
+                       what="a round trip to B and to C")
+        assert all(t["frames"] > 0 and t["bytes"] > 0 and t["rtt_ms"] >= 0  # type: ignore[operator]
+                   for t in tracks())

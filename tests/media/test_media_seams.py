@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiortc
 import pytest
-from aiortc import RTCRtpReceiver
+from aiortc import RTCRtpReceiver, RTCRtpSender
 
 from media import seams
 from media.relay import Relay
@@ -58,3 +58,15 @@ async def test_a_receivers_jitter_buffer_can_be_stood_in_for() -> None:
     assert isinstance(stock, seams.JitterBuffer)
     with pytest.raises(seams.SeamError):
         seams.replace_jitter_buffer(receiver, object())  # the stock one is gone now
+
+
+async def test_a_senders_encoder_can_be_stood_in_for_before_its_first_frame() -> None:
+    from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport
+    from aiortc.rtcicetransport import RTCIceGatherer, RTCIceTransport
+
+    transport = RTCDtlsTransport(RTCIceTransport(RTCIceGatherer()),
+                                 [RTCCertificate.generateCertificate()])
+    sender = RTCRtpSender("video", transport)
+    seams.replace_encoder(sender, object())
+    with pytest.raises(seams.SeamError):
+        seams.replace_encoder(sender, object())  # it has one now

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from av.packet import Packet
 
-from media.frames import EncodedFrame, Unwrapper, is_keyframe
+from media.frames import EncodedFrame, FrameAssembler, Unwrapper, is_keyframe
+from media.packing import Relayed
+from media.seams import RtpPacket
 from media.track import VIDEO_STEP, RelayedTrack
 
 
@@ -24,6 +25,58 @@ def test_rtp_timestamps_are_unwrapped_from_the_first() -> None:
     unwrap = Unwrapper()
     assert [unwrap(t) for t in (0xFFFFF000, 0xFFFFFFFF, 0x00000BB7, 0x00000BB0)] == [
         0, 0xFFF, 0x1BB7, 0x1BB0]
+
+
+def test_sequence_numbers_are_unwrapped_at_16_bits() -> None:
+    unwrap = Unwrapper(bits=16)
+    assert [unwrap(s) for s in (65534, 65535, 0, 1, 65535)] == [0, 1, 2, 3, 1]
+
+
+def rtp(sequence: int, timestamp: int, data: bytes, marker: bool = False) -> RtpPacket:
+    """A packet as aiortc's receiver hands it on: depayloaded into `_data`."""
+    packet = RtpPacket(sequence_number=sequence & 0xFFFF, timestamp=timestamp,
+                       marker=int(marker))
+    packet._data = data  # type: ignore[attr-defined]
+    return packet
+
+
+def test_a_frame_is_whole_at_its_last_packet_not_when_the_next_one_starts() -> None:
+    assembler = FrameAssembler()
+    assert assembler.add(rtp(65535, 3000, b"a1")) == ([], False)
+    (frame,), lost = assembler.add(rtp(0, 3000, b"a2", marker=True))
+    assert (frame.data, frame.timestamp, lost) == (b"a1a2", 3000, False)
+    (frame,), _ = assembler.add(rtp(1, 6000, b"b", marker=True))  # a one-packet frame
+    assert frame.data == b"b"
+
+
+def test_packets_out_of_order_make_whole_frames_in_order() -> None:
+    assembler = FrameAssembler()
+    assert assembler.add(rtp(10, 0, b"a1")) == ([], False)
+    assert assembler.add(rtp(13, 3000, b"b2", marker=True)) == ([], False)
+    assert assembler.add(rtp(12, 3000, b"b1")) == ([], False)  # b waits for a
+    frames, lost = assembler.add(rtp(11, 0, b"a2", marker=True))  # a's last, retransmitted
+    assert [(f.data, f.timestamp) for f in frames] == [(b"a1a2", 0), (b"b1b2", 3000)]
+    assert not lost
+    assert assembler.add(rtp(11, 0, b"a2", marker=True)) == ([], False)  # a duplicate
+
+
+def test_a_sender_without_markers_still_gets_its_frames_out_a_frame_late() -> None:
+    assembler = FrameAssembler()
+    assert assembler.add(rtp(1, 0, b"a")) == ([], False)
+    (frame,), _ = assembler.add(rtp(2, 3000, b"b"))
+    assert frame.data == b"a"
+
+
+def test_a_packet_that_never_comes_is_given_up_on() -> None:
+    assembler = FrameAssembler(capacity=8)
+    assembler.add(rtp(0, 0, b"a", marker=True))
+    assembler.add(rtp(2, 6000, b"c", marker=True))  # 1 (frame b) is lost
+    for sequence in range(3, 8):
+        assert assembler.add(rtp(sequence, sequence * 3000, b"x", marker=True)) == ([], False)
+    frames, lost = assembler.add(rtp(9, 27000, b"z", marker=True))
+    assert lost
+    assert [f.data for f in frames] == [b"c", b"x", b"x", b"x", b"x", b"x"]
+    assert assembler.add(rtp(8, 24000, b"y", marker=True))[0][0].data == b"y"
 
 
 def test_a_frame_before_its_stream_began_is_refused() -> None:
@@ -58,7 +111,7 @@ async def test_a_track_waits_for_a_keyframe_and_keeps_one_timeline_across_source
     track.push_encoded(a, EncodedFrame(b"\x10key", 3000, True))  # type: ignore[arg-type]
     track.push_encoded(a, EncodedFrame(b"\x31delta", 6000, False))  # type: ignore[arg-type]
     first, second = await track.recv(), await track.recv()
-    assert isinstance(first, Packet) and bytes(first) == b"\x10key"
+    assert isinstance(first, Relayed) and first.frame.data == b"\x10key"
     assert (first.pts, second.pts) == (0, 3000)
     assert track.counters.frames_dropped == 1
 
@@ -67,7 +120,8 @@ async def test_a_track_waits_for_a_keyframe_and_keeps_one_timeline_across_source
     track.push_encoded(a, EncodedFrame(b"\x10key", 9000, True))  # type: ignore[arg-type]
     track.push_encoded(d, EncodedFrame(b"\x10key", 777_000, True))  # type: ignore[arg-type]
     third = await track.recv()
-    assert bytes(third) == b"\x10key" and third.pts == 3000 + VIDEO_STEP
+    assert isinstance(third, Relayed) and third.frame.data == b"\x10key"
+    assert third.pts == 3000 + VIDEO_STEP
     track.stop()
     assert d.sinks == set()
 
