@@ -2,7 +2,8 @@
 
 Thresholds follow what meeting systems warn at (BigBlueButton: 500 ms warns, 1000 ms
 alarms, 2000 ms is critical) and what a council meeting can live with: a site that loses
-a tenth of its packets, or shows fewer than ten frames a second, is hard to follow.
+a tenth of its packets, or shows fewer than eight frames a second, is hard to follow
+(many webcams give 15-20 frames a second in a dim hall, and that is fine).
 The worst of the three readings decides. `unknown` until something has been measured.
 """
 
@@ -25,7 +26,7 @@ _ORDER = [Level.UNKNOWN, Level.GOOD, Level.WARN, Level.ALARM, Level.CRITICAL]
 # (warn, alarm, critical): a reading at or past a threshold has that level.
 RTT_MS = (500.0, 1000.0, 2000.0)
 LOSS = (0.03, 0.10, 0.25)  # fraction of packets lost
-FPS = (20.0, 10.0, 3.0)  # video frames per second: lower is worse
+FPS = (15.0, 8.0, 3.0)  # video frames per second: lower is worse (webcams give 15-30)
 
 # Propose audio only from this level on (the site decides; the chair may impose it).
 PROPOSE_AUDIO_ONLY = Level.ALARM

@@ -25,24 +25,21 @@ A site that vanishes without a goodbye: its publication is dropped when no media
 for `silence_timeout`, a subscription when it sent no RTCP for that long while we were
 sending to it (and either when ICE consent expires or DTLS closes). Nobody else notices.
 
-How the rest plugs in (later stages)
-------------------------------------
-- Signalling: the meeting websocket carries `media.publish` / `media.subscribe` (args
-  `offer` SDP, `source`; result `answer` SDP), `media.candidate` (a browser's trickled
-  ICE candidate; aiortc gathers before answering and needs none back), `media.leave`,
-  and the chair's `media.floor` / `media.mute`, all through `server/commands/media.py`
-  with the same envelope, authentication and roles as any command. The server holds one
-  `Relay` per meeting (`site_id` = the site's participant id), made in the app's
-  lifespan with `RelayConfig(ice_servers=...)` from settings (none on a LAN), closed with
-  it. The server's own presence/floor events tell sites what to subscribe to.
-- The commune-site agent (`phonghop site --server URL --token TOKEN`): one websocket,
-  `media.publish` with camera+mic or `media.sources.TestPattern`/`Tone`,
-  `media.subscribe` to the hall and the floor, back-off reconnect that publishes and
-  subscribes again (the relay replaces the old connections), link quality from
-  `RTCPeerConnection.getStats()` (RTT, loss) reported as a presence update.
-- Health badges and audio-only mode read `Relay.stats()` (per stream: fps, bytes,
-  frames, keyframe requests, subscribers; per subscriber track: frames, bytes, loss,
-  round trip).
+How the rest plugs in
+---------------------
+- Signalling: `server/commands/media.py` carries `media.publish` / `media.subscribe`
+  (an SDP offer in, the relay's answer out), `media.candidate`, `media.leave`, and the
+  chair's `media.floor` / `media.mute` / `media.audio_only` over the meeting websocket,
+  with the same envelope, authentication and roles as any command (docs/protocol.md).
+  `server/live/media.py` holds one `Relay` per meeting (site id `p<participant id>`),
+  adds the district hall to `always_heard`, and tells the meeting the media state as
+  `media.changed`.
+- The commune-site agent (`media/agent.py`, `phonghop site`) and the web client
+  (`client-web/video.js`) publish, subscribe to what that state tells them, report their
+  link with `media.report`, and offer again after a dropped link.
+- Health badges (`media/health.py`) and the HTTP counters read `Relay.stats()` (per
+  stream: fps, bytes, frames, keyframe requests, subscribers; per subscriber track:
+  frames, bytes, loss, round trip).
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ def test_the_worst_reading_decides_the_badge() -> None:
     assert LinkReading(rtt_ms=2000).level() is Level.CRITICAL
     assert LinkReading(rtt_ms=50, loss=0.12).level() is Level.ALARM
     assert LinkReading(rtt_ms=50, loss=0.0, fps=2).level() is Level.CRITICAL
-    assert LinkReading(rtt_ms=50, fps=15).level() is Level.WARN
+    assert LinkReading(rtt_ms=50, fps=12).level() is Level.WARN
+    assert LinkReading(rtt_ms=50, fps=20).level() is Level.GOOD  # a 20 fps webcam is fine
 
 
 def test_audio_only_is_proposed_from_the_alarm_on() -> None:
