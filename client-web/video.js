@@ -26,6 +26,11 @@ function gathered(pc, ms) {
   });
 }
 
+/** Who is shown large: the floor holder, else the district hall, else anyone. */
+function largeSource(state, others) {
+  return others.find((s) => s.id === state.floor) ?? others.find((s) => s.hall) ?? others[0] ?? null;
+}
+
 export class VideoPanel {
   element;
   toggle;
@@ -51,6 +56,7 @@ export class VideoPanel {
   #els = {};
   #destroyed = false;
   #started = false;
+  #userChose = false; // once the user opens or closes the video, it stays as they left it
 
   constructor({ i18n, connection, meetingId, role, onError }) {
     this.#i18n = i18n;
@@ -88,8 +94,12 @@ export class VideoPanel {
       this.#canPublish = result.can_publish;
       this.#iceServers = result.ice_servers;
       this.#ready = true;
-      // The chair and the sites work with the video; tablets open it when they want it.
-      if (!this.#started && (this.#role === 'chair' || this.#role === 'site')) this.setOpen(true);
+      this.toggle.hidden = false;
+      // The chair, the secretary and the sites work with the video: a column beside the
+      // document. Everyone else gets the speaker in a small window over the page, which
+      // opens when someone is on screen and leaves the document's width alone.
+      this.element.classList.toggle('is-overlay', !this.#canPublish);
+      if (!this.#started && this.#canPublish) this.setOpen(true, { byUser: false });
       this.#started = true;
       this.#apply(result.state);
       if (this.#publishWanted && !this.#publisher) this.publish();
@@ -103,7 +113,8 @@ export class VideoPanel {
     if (name === 'media.changed') this.#apply(data);
   }
 
-  setOpen(open) {
+  setOpen(open, { byUser = true } = {}) {
+    if (byUser) this.#userChose = true;
     this.#open = open;
     this.element.hidden = !open;
     this.toggle.setAttribute('aria-pressed', open ? 'true' : 'false');
@@ -119,13 +130,21 @@ export class VideoPanel {
     const others = state.sources.filter((s) => s.id !== this.#self);
     this.#els.count.textContent = others.length ? String(others.length) : '';
     const mine = state.sources.find((s) => s.id === this.#self);
+    if (!this.#canPublish && this.#ready && !this.#userChose && this.#open !== others.length > 0) {
+      this.setOpen(others.length > 0, { byUser: false });
+      return; // setOpen applied the state
+    }
     if (mine && this.#publisher && mine.audio_only !== this.#audioOnly) this.#setSending(mine.audio_only);
     if (this.#open && this.#ready) this.#syncSubscriptions(others);
     this.#render(mine);
   }
 
   #syncSubscriptions(others) {
-    const wanted = new Set(others.filter((s) => s.kinds.length).map((s) => s.id));
+    // The hall's and the sites' computers receive everyone; a delegate's tablet only the
+    // one shown large (thirty tablets each taking every site would fill the hall's Wi-Fi).
+    const large = largeSource(this.#state, others);
+    const receiving = this.#canPublish ? others : (large ? [large] : []);
+    const wanted = new Set(receiving.filter((s) => s.kinds.length).map((s) => s.id));
     for (const [id, sub] of this.#subs) {
       const failed = ['failed', 'closed'].includes(sub.pc.connectionState);
       if (!wanted.has(id) || failed) {
@@ -286,8 +305,7 @@ export class VideoPanel {
     const t = (key, vars) => this.#i18n.t(key, vars);
     const state = this.#state;
     const others = state.sources.filter((s) => s.id !== this.#self);
-    const large = others.find((s) => s.id === state.floor)
-      ?? others.find((s) => s.hall) ?? others[0] ?? null;
+    const large = largeSource(state, others);
     replace(this.#els.stage, large ? this.#tile(large, { large: true })
       : h('p', { class: 'video-empty' }, t('video.nobody')));
     const shown = new Set([...others.map((s) => s.id), mine ? 'self' : null]);
@@ -329,7 +347,8 @@ export class VideoPanel {
     return h('figure', { class: `video-tile${large ? ' is-large' : ''}${source.audio_only ? ' is-audio' : ''}`,
       'data-testid': 'video-tile', 'data-source': source.id },
     h('div', { class: 'video-frame' }, video,
-      source.audio_only ? h('span', { class: 'video-audio-only', 'aria-hidden': 'true' }, icon('mic')) : null),
+      source.audio_only ? h('span', { class: 'video-audio-only', 'aria-hidden': 'true' }, icon('mic'))
+        : !stream ? h('span', { class: 'video-audio-only', 'aria-hidden': 'true' }, icon('video')) : null),
     h('figcaption', {},
       h('span', { class: 'video-name' }, name),
       h('span', { class: 'video-place' }, place),

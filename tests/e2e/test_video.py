@@ -187,3 +187,50 @@ async def test_a_sites_video_shows_in_the_browser_and_the_chair_controls_it(
         await siteside.close()
     assert not page.errors  # type: ignore[attr-defined]
     await page.context.close()
+
+
+async def test_a_delegates_tablet_receives_only_the_source_shown_large(
+        camera_browser: Browser, server: LiveServer, meeting: dict[str, Any]) -> None:
+    meeting_id = meeting["a"]
+    site = SiteAgent(AgentOptions(server.url, await token_for(server, "xa"),
+                                  meeting_id=meeting_id, test_pattern=True))
+    hall = SiteAgent(AgentOptions(server.url, await token_for(server, "chu"),
+                                  meeting_id=meeting_id, test_pattern=True))
+    context = await camera_browser.new_context(base_url=server.url, locale="vi-VN",
+                                               viewport={"width": 1280, "height": 800})
+    tablet = await context.new_page()
+    await tablet.goto("/")
+    await sign_in(tablet, "dbieu1")
+    room = server.services.media.room(meeting_id)
+
+    def delegate_receives() -> set[str]:
+        agents = {site.source_id, hall.source_id}
+        return {source for (who, source) in room.relay.subscriptions if who not in agents}
+
+    async with running(site), running(hall):
+        await enter_room(tablet, meeting_id)
+        panel = tablet.get_by_test_id("video-panel")
+        # Someone is on screen: the speaker opens in a small window over the page.
+        await expect(panel).to_be_visible()
+        assert await panel.evaluate("el => el.classList.contains('is-overlay')")
+        stage = tablet.get_by_test_id("video-stage").get_by_test_id("video-tile")
+        await expect(stage).to_have_attribute("data-source", hall.source_id or "")
+        await tablet.wait_for_function("el => el.videoWidth === 640",
+                                       arg=await stage.locator("video").element_handle())
+        await wait_for(lambda: delegate_receives() == {hall.source_id},
+                       what="the tablet to receive the hall alone")
+        await expect(panel.locator(".video-strip")).to_be_hidden()  # the speaker only
+
+        chair = await LiveClient.open(server.url, headers={
+            "Authorization": f"Bearer {hall.options.token}"})
+        await chair.command("meeting.join", meeting_id)
+        await chair.command("media.floor", meeting_id, source=site.source_id)
+        await expect(stage).to_have_attribute("data-source", site.source_id or "")
+        await tablet.wait_for_function("el => el.videoWidth === 640",
+                                       arg=await stage.locator("video").element_handle())
+        await wait_for(lambda: delegate_receives() == {site.source_id}, timeout=20,
+                       what="the tablet to switch to the floor alone")
+        await chair.close()
+    # Nobody on screen any more: the window closes by itself.
+    await expect(panel).to_be_hidden(timeout=20_000)
+    await context.close()
