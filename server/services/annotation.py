@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from server.db.models import (
     Annotation,
@@ -40,32 +41,33 @@ def audience(row: Annotation) -> Audience:
     return Audience(row.visibility, row.author_id)
 
 
-async def _document(session: AsyncSession, meeting_id: int, document_id: int, page: int
-                    ) -> Document:
-    document = await session.get(Document, document_id)
+# The changes below run inside `Database.transact`, synchronously.
+
+def _document(session: Session, meeting_id: int, document_id: int, page: int) -> Document:
+    document = session.get(Document, document_id)
     if document is None or document.meeting_id != meeting_id:
         raise ProtocolError("not_found", "That document is not part of this meeting.")
-    file = await session.get(DocumentFile, document.sha256)
+    file = session.get(DocumentFile, document.sha256)
     if file is None or not 1 <= page <= file.page_count:
         raise ProtocolError("invalid", "That page is not in the document.")
     return document
 
 
-async def create(
-    session: AsyncSession, meeting_id: int, author_id: int, *, annotation_id: str,
+def create(
+    session: Session, meeting_id: int, author_id: int, *, annotation_id: str,
     document_id: int, page: int, kind: AnnotationKind, visibility: Visibility,
     data: dict[str, Any], guest: bool,
 ) -> Annotation:
-    document = await _document(session, meeting_id, document_id, page)
+    document = _document(session, meeting_id, document_id, page)
     if guest and not document.guest_visible:
         raise ProtocolError("not_found", "That document is not part of this meeting.")
     if guest and visibility is not Visibility.PRIVATE:
         raise ProtocolError("forbidden", "Guests may write private notes only.")
-    if await session.get(Annotation, annotation_id) is not None:
+    if session.get(Annotation, annotation_id) is not None:
         raise ProtocolError("duplicate", "An annotation with this id exists already.")
-    count = (await session.execute(select(func.count()).select_from(Annotation).where(
+    count = session.execute(select(func.count()).select_from(Annotation).where(
         Annotation.document_id == document_id, Annotation.page == page,
-        Annotation.author_id == author_id, Annotation.deleted_at.is_(None)))).scalar_one()
+        Annotation.author_id == author_id, Annotation.deleted_at.is_(None))).scalar_one()
     if count >= MAX_PER_PAGE:
         raise ProtocolError("limit", f"A page holds at most {MAX_PER_PAGE} of your "
                             "annotations; erase some first.")
@@ -73,12 +75,12 @@ async def create(
                      page=page, author_id=author_id, kind=kind, visibility=visibility,
                      data=data)
     session.add(row)
-    await session.flush()
+    session.flush()
     return row
 
 
-async def get_live(session: AsyncSession, meeting_id: int, annotation_id: str) -> Annotation:
-    row = await session.get(Annotation, annotation_id)
+def get_live(session: Session, meeting_id: int, annotation_id: str) -> Annotation:
+    row = session.get(Annotation, annotation_id)
     if row is None or row.meeting_id != meeting_id or row.deleted_at is not None:
         raise ProtocolError("not_found", "That annotation does not exist.")
     return row
@@ -88,12 +90,12 @@ def may_see(row: Annotation, user_id: int, role: Role | None, is_admin: bool) ->
     return audience(row).admits(user_id, role, is_admin)
 
 
-async def update(
-    session: AsyncSession, meeting_id: int, user_id: int, annotation_id: str, *,
+def update(
+    session: Session, meeting_id: int, user_id: int, annotation_id: str, *,
     data: dict[str, Any] | None, visibility: Visibility | None,
 ) -> tuple[Annotation, Audience]:
     """Change one's own annotation; returns it and the audience it had before."""
-    row = await get_live(session, meeting_id, annotation_id)
+    row = get_live(session, meeting_id, annotation_id)
     if row.author_id != user_id:
         raise ProtocolError("forbidden", "Only its author can change an annotation.")
     before = audience(row)
@@ -102,19 +104,20 @@ async def update(
     if visibility is not None:
         row.visibility = visibility
     row.updated_at = utcnow()
-    await session.flush()
+    session.flush()
     return row, before
 
 
-async def delete(session: AsyncSession, meeting_id: int, user_id: int, role: Role | None,
-                 annotation_id: str) -> Annotation:
-    row = await get_live(session, meeting_id, annotation_id)
+def delete(session: Session, meeting_id: int, user_id: int, role: Role | None,
+           annotation_id: str) -> Annotation:
+    """Erase an annotation (it stays in the database, marked deleted)."""
+    row = get_live(session, meeting_id, annotation_id)
     chair_may = role is Role.CHAIR and row.visibility is Visibility.SHARED
     if row.author_id != user_id and not chair_may:
         raise ProtocolError("forbidden", "Only its author (or the chair, for shared notes) "
                             "can remove an annotation.")
     row.deleted_at = utcnow()
-    await session.flush()
+    session.flush()
     return row
 
 
