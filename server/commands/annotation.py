@@ -169,10 +169,10 @@ class InkProgressArgs(Strict):
 async def ink_progress(ctx: CommandContext, args: InkProgressArgs) -> dict[str, Any]:
     """Points of a shared stroke still being drawn, shown live to the others (ephemeral)."""
     meeting_id = ctx.require_meeting()
-    ctx.hub.ephemeral(meeting_id, "ink.progress",
-                      {**args.model_dump(), "author_id": ctx.identity.user_id},
-                      audience=Audience(Visibility.SHARED), sender=ctx.conn)
-    return {}
+    sent = ctx.hub.ephemeral(meeting_id, "ink.progress",
+                             {**args.model_dump(), "author_id": ctx.identity.user_id},
+                             audience=Audience(Visibility.SHARED), sender=ctx.conn)
+    return {} if sent else {"dropped": True}
 
 
 WRITERS = frozenset(EVERYONE)

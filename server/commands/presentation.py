@@ -90,9 +90,9 @@ async def pointer(ctx: CommandContext, args: PointerArgs) -> dict[str, Any]:
     if now - ctx.conn.last_pointer < POINTER_INTERVAL:
         return {"dropped": True}
     ctx.conn.last_pointer = now
-    ctx.hub.ephemeral(meeting_id, "pointer.moved", {**args.model_dump(),
-                      "user_id": ctx.identity.user_id}, sender=ctx.conn)
-    return {}
+    sent = ctx.hub.ephemeral(meeting_id, "pointer.moved", {**args.model_dump(),
+                             "user_id": ctx.identity.user_id}, sender=ctx.conn)
+    return {} if sent else {"dropped": True}
 
 
 PRESENTERS = frozenset({Role.CHAIR, Role.SECRETARY, Role.DELEGATE, Role.SITE})
