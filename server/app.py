@@ -79,7 +79,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_services(settings, migrate=migrate) as svc:
             hub = Hub(svc.db, create_broker(settings), prefix=settings.redis_prefix,
-                      backlog=settings.ws_backlog)
+                      backlog=settings.ws_backlog, ephemeral_budget=settings.ephemeral_budget)
             await hub.start()
             svc.media = MediaRooms(settings, hub) if settings.media else None
             app.state.services = svc

@@ -22,6 +22,9 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
      "Prefix of the Redis pub/sub channels; give each deployment sharing a Redis its own."),
     ("PHONGHOP_WS_BACKLOG", "512",
      "Messages queued for a websocket that is not reading before it is closed (code 4008)."),
+    ("PHONGHOP_EPHEMERAL_BUDGET", "20000",
+     "Live ink and pointer deliveries per second and process; beyond it they are dropped, "
+     "so pens never delay page turns."),
     ("PHONGHOP_DATA_DIR", "./data", "Where uploaded PDFs and rendered pages are stored."),
     ("PHONGHOP_SECRET_KEY", "(generated once, kept in <data-dir>/secret_key)",
      "Key under which sign-in tokens are stored (HMAC); every process of a deployment "
@@ -67,6 +70,7 @@ class Settings:
     redis_url: str | None = None
     redis_prefix: str = "phonghop"
     ws_backlog: int = 512
+    ephemeral_budget: int = 20_000  # live ink and pointer deliveries per second and process
     secret_key: str = ""  # empty: generated once and kept in the data directory
     allowed_origins: tuple[str, ...] = ()
     cookie_secure: bool = False
@@ -166,6 +170,7 @@ class Settings:
             "PHONGHOP_THUMBNAIL_WIDTH": ("thumbnail_width", int),
             "PHONGHOP_WS_BACKLOG": ("ws_backlog", int),
             "PHONGHOP_TURN_TTL_HOURS": ("turn_ttl_hours", int),
+            "PHONGHOP_EPHEMERAL_BUDGET": ("ephemeral_budget", int),
         }
         for var, (name, kind) in numbers.items():
             if env.get(var):

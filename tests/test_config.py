@@ -15,13 +15,14 @@ def test_settings_come_from_the_environment(tmp_path: Path) -> None:
         "REDIS_URL": "redis://h:6379/0", "PHONGHOP_ALLOWED_ORIGINS": "https://a.vn/, https://b.vn",
         "PHONGHOP_MAX_UPLOAD_MB": "5", "PHONGHOP_PRERENDER_WIDTHS": "1280,800",
         "PHONGHOP_WS_BACKLOG": "64", "PHONGHOP_COOKIE_SECURE": "1",
+        "PHONGHOP_EPHEMERAL_BUDGET": "5000",
     })
     assert settings.database_url == "postgresql+asyncpg://u@h/db"
     assert settings.redis_url == "redis://h:6379/0"
     assert settings.allowed_origins == ("https://a.vn", "https://b.vn")
     assert settings.max_upload_bytes == 5 * 1024 * 1024
     assert settings.prerender_widths == (800, 1280) and settings.ws_backlog == 64
-    assert settings.cookie_secure is True
+    assert settings.cookie_secure is True and settings.ephemeral_budget == 5000
     assert Settings.from_env({"PHONGHOP_DATA_DIR": str(tmp_path)}).database_url.startswith(
         f"sqlite+aiosqlite:///{tmp_path}")
 

@@ -95,6 +95,37 @@ async def test_a_private_note_never_leaves_its_author(server: LiveServer, meetin
         await c.close()
 
 
+async def test_a_note_made_private_disappears_and_the_chair_erases_shared_ones(
+    server: LiveServer, meeting: Any
+) -> None:
+    mid = meeting["a"]
+    doc = await first_document(server, mid)
+    author, other, chair = [await sign_in(server, n) for n in ("dbieu1", "dbieu2", "chu")]
+    for c in (author, other, chair):
+        await c.command("meeting.join", mid)
+    note, stroke = str(uuid.uuid4()), str(uuid.uuid4())
+    await author.command("annotation.create", mid, id=note, document_id=doc["id"], page=1,
+                         kind="note", visibility="shared", data={"x": 1, "y": 2, "text": "A"})
+    await author.command("annotation.create", mid, id=stroke, document_id=doc["id"], page=1,
+                         kind="ink", visibility="shared", data=ink())
+    # The author edits the note and makes it private: the other delegate is told it is gone.
+    changed = await author.command("annotation.update", mid, id=note, visibility="private",
+                                   data={"x": 1, "y": 2, "text": "B"})
+    gone = await other.wait_event("annotation.deleted", lambda e: e["data"]["id"] == note)
+    assert gone["seq"] == changed["seq"] + 1
+    updated = await author.wait_event("annotation.updated", lambda e: e["data"]["id"] == note)
+    assert (updated["data"]["visibility"], updated["data"]["data"]["text"]) == ("private", "B")
+    with pytest.raises(CommandFailed) as refused:
+        await other.command("annotation.delete", mid, id=stroke)
+    assert refused.value.code == "forbidden"
+    await chair.command("annotation.delete", mid, id=stroke)
+    await other.wait_event("annotation.deleted", lambda e: e["data"]["id"] == stroke)
+    seen = await other.command("annotation.list", mid, document_id=doc["id"], page=1)
+    assert seen["annotations"] == []
+    for c in (author, other, chair):
+        await c.close()
+
+
 async def test_a_retried_command_is_applied_once(server: LiveServer, meeting: Any) -> None:
     mid = meeting["a"]
     doc = await first_document(server, mid)

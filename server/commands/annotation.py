@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from server.db.models import AnnotationKind, Role, Visibility
 from server.live.context import Change, CommandContext
@@ -85,8 +85,8 @@ async def create(ctx: CommandContext, args: CreateArgs) -> dict[str, Any]:
     meeting_id = ctx.require_meeting()
     data = _check_data(args.kind, args.data)
 
-    async def change(session: AsyncSession) -> Change:
-        row = await annotation.create(
+    def change(session: Session) -> Change:
+        row = annotation.create(
             session, meeting_id, ctx.identity.user_id, annotation_id=args.id,
             document_id=args.document_id, page=args.page, kind=args.kind,
             visibility=args.visibility, data=data, guest=ctx.role is Role.GUEST)
@@ -108,10 +108,10 @@ async def update(ctx: CommandContext, args: UpdateArgs) -> dict[str, Any]:
     if ctx.role is Role.GUEST and args.visibility not in (None, Visibility.PRIVATE):
         raise ProtocolError("forbidden", "Guests may write private notes only.")
 
-    async def change(session: AsyncSession) -> Change:
-        current = await annotation.get_live(session, meeting_id, args.id)
+    def change(session: Session) -> Change:
+        current = annotation.get_live(session, meeting_id, args.id)
         data = _check_data(current.kind, args.data) if args.data is not None else None
-        row, before = await annotation.update(
+        row, before = annotation.update(
             session, meeting_id, ctx.identity.user_id, args.id, data=data,
             visibility=args.visibility)
         after = annotation.audience(row)
@@ -133,9 +133,8 @@ async def delete(ctx: CommandContext, args: DeleteArgs) -> dict[str, Any]:
     """Erase an annotation (its author; the chair may also erase shared ones)."""
     meeting_id = ctx.require_meeting()
 
-    async def change(session: AsyncSession) -> Change:
-        row = await annotation.delete(session, meeting_id, ctx.identity.user_id, ctx.role,
-                                       args.id)
+    def change(session: Session) -> Change:
+        row = annotation.delete(session, meeting_id, ctx.identity.user_id, ctx.role, args.id)
         return Change("annotation.deleted", {"id": row.id, "document_id": row.document_id,
                                              "page": row.page},
                       annotation.audience(row), result={"id": row.id})
@@ -170,10 +169,10 @@ class InkProgressArgs(Strict):
 async def ink_progress(ctx: CommandContext, args: InkProgressArgs) -> dict[str, Any]:
     """Points of a shared stroke still being drawn, shown live to the others (ephemeral)."""
     meeting_id = ctx.require_meeting()
-    ctx.hub.ephemeral(meeting_id, "ink.progress",
-                      {**args.model_dump(), "author_id": ctx.identity.user_id},
-                      audience=Audience(Visibility.SHARED), sender=ctx.conn)
-    return {}
+    sent = ctx.hub.ephemeral(meeting_id, "ink.progress",
+                             {**args.model_dump(), "author_id": ctx.identity.user_id},
+                             audience=Audience(Visibility.SHARED), sender=ctx.conn)
+    return {} if sent else {"dropped": True}
 
 
 WRITERS = frozenset(EVERYONE)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from server.db.models import Role
 from server.live.context import Change, CommandContext
@@ -27,14 +27,13 @@ class ShowArgs(BaseModel):
         None, description="The visible part of the page: x, y, width, height as fractions.")
 
 
-async def _changed(ctx: CommandContext,
-                   apply: Callable[[AsyncSession, int], Awaitable[dict[str, Any]]]
+async def _changed(ctx: CommandContext, apply: Callable[[Session, int], dict[str, Any]]
                    ) -> dict[str, Any]:
     """Change the presentation state durably; everyone gets `presentation.changed`."""
     meeting_id = ctx.require_meeting()
 
-    async def change(session: AsyncSession) -> Change:
-        state = await apply(session, meeting_id)
+    def change(session: Session) -> Change:
+        state = apply(session, meeting_id)
         return Change("presentation.changed", state, result={"presentation": state})
 
     return await ctx.durable(change)
@@ -91,9 +90,9 @@ async def pointer(ctx: CommandContext, args: PointerArgs) -> dict[str, Any]:
     if now - ctx.conn.last_pointer < POINTER_INTERVAL:
         return {"dropped": True}
     ctx.conn.last_pointer = now
-    ctx.hub.ephemeral(meeting_id, "pointer.moved", {**args.model_dump(),
-                      "user_id": ctx.identity.user_id}, sender=ctx.conn)
-    return {}
+    sent = ctx.hub.ephemeral(meeting_id, "pointer.moved", {**args.model_dump(),
+                             "user_id": ctx.identity.user_id}, sender=ctx.conn)
+    return {} if sent else {"dropped": True}
 
 
 PRESENTERS = frozenset({Role.CHAIR, Role.SECRETARY, Role.DELEGATE, Role.SITE})

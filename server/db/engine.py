@@ -6,16 +6,19 @@ and the second to write fails at once with "database is locked" whatever the bus
 timeout. Taking the write lock up front makes writers queue on the busy timeout
 instead. Reads stay deferred so they never wait for a writer. PostgreSQL needs none of
 this; there one engine serves both.
+
+The live commands' durable changes go through `transact`, which on SQLite hands the
+whole transaction to one writer thread (`server/db/writer.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -25,12 +28,29 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.util import await_
+
+from server.db.writer import SQLiteWriter
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
+
+
+def _sqlite_settings(dbapi_connection: Any) -> None:
+    """What every connection to the SQLite file sets first, async or not."""
+    # Hand transaction control to SQLAlchemy: pysqlite's own implicit BEGIN would
+    # otherwise run first and make our BEGIN fail.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
@@ -40,15 +60,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Hand transaction control to SQLAlchemy: pysqlite's own implicit BEGIN would
-        # otherwise run first and make the BEGIN below fail.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
+        _sqlite_settings(dbapi_connection)
 
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
@@ -89,9 +101,11 @@ class Database:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             self.write_engine = _sqlite_engine(url, immediate=True)
             self.read_engine = _sqlite_engine(url, immediate=False)
+            self._writer: SQLiteWriter | None = SQLiteWriter(url, _sqlite_settings)
         else:
             self.write_engine = create_async_engine(url, pool_pre_ping=True)
             self.read_engine = self.write_engine
+            self._writer = None
         self._write = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._read = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -100,6 +114,18 @@ class Database:
         """A session whose transaction commits on success and rolls back on error."""
         async with self._write() as session, session.begin():
             yield session
+
+    async def transact(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in one write transaction: commit if it returns, roll back if it raises.
+
+        `work` is synchronous and gets a synchronous session: on SQLite it runs whole on
+        the writer's thread (`server/db/writer.py`); on PostgreSQL in the event loop's
+        greenlet, each statement awaiting asyncpg as before.
+        """
+        if self._writer is not None:
+            return await self._writer.run(work)
+        async with self.write() as session:
+            return await session.run_sync(work)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -114,6 +140,8 @@ class Database:
             await conn.commit()
 
     async def dispose(self) -> None:
+        if self._writer is not None:
+            await self._writer.close()
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()

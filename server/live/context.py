@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from server.api.deps import Services
 from server.db.models import Role
@@ -24,7 +25,7 @@ from server.live.hub import Hub
 from server.protocol import ProtocolError
 from server.security.credentials import Identity
 from server.services import events
-from server.services.events import Audience
+from server.services.events import Audience, LoggedEvent
 
 log = logging.getLogger(__name__)
 
@@ -76,42 +77,51 @@ class CommandContext:
             raise ProtocolError("bad_envelope", "This command needs a meeting_id.")
         return self.meeting_id
 
-    async def durable(self, change: Callable[[AsyncSession], Awaitable[Change]]
-                      ) -> dict[str, Any]:
-        """Apply a change with its event in one transaction, commit, then publish."""
+    async def durable(self, change: Callable[[Session], Change]) -> dict[str, Any]:
+        """Apply a change with its event in one transaction, commit, then publish.
+
+        `change` runs synchronously inside the transaction (`Database.transact`): on
+        SQLite the whole transaction is one hop to the writer's thread.
+        """
         meeting_id = self.require_meeting()
         key = f"{self.identity.user_id}:{self.command_id}"
-        db = self.services.db
+
+        def transaction(session: Session) -> Row[int, Any] | tuple[Change, list[LoggedEvent]]:
+            # Looked up inside the write transaction: one transaction per command rather
+            # than two, and no retry can slip in between look-up and write.
+            prior = events.by_command(session, key)
+            if prior is not None:
+                return prior
+            outcome = change(session)
+            logged = [events.append(session, meeting_id, outcome.name, outcome.data,
+                                    audience=outcome.audience, command_key=key,
+                                    result=outcome.result)]
+            logged += [events.append(session, meeting_id, name, data, audience=aud)
+                       for name, data, aud in outcome.more]
+            return outcome, logged
+
         try:
-            async with db.write() as session:
-                # Looked up inside the write transaction: one transaction per command
-                # rather than two, and no retry can slip in between look-up and write.
-                prior = await events.by_command(session, key)
-                if prior is not None:
-                    return {**(prior.result or {}), "seq": prior.seq, "duplicate": True}
-                outcome = await change(session)
-                event = await events.append(
-                    session, meeting_id, outcome.name, outcome.data,
-                    audience=outcome.audience, command_key=key, result=outcome.result)
-                extra = [await events.append(session, meeting_id, name, data, audience=aud)
-                         for name, data, aud in outcome.more]
+            done = await self.services.db.transact(transaction)
         except IntegrityError:
             # The same command arrived twice at once (two processes, or a fast retry):
             # the other attempt won; answer with its result.
-            async with db.read() as session:
-                prior = await events.by_command(session, key)
+            async with self.services.db.read() as session:
+                prior = await session.run_sync(events.by_command, key)
             if prior is None:
                 raise
-            return {**(prior.result or {}), "seq": prior.seq, "duplicate": True}
+            done = prior
+        if isinstance(done, Row):
+            return {**(done.result or {}), "seq": done.seq, "duplicate": True}
+        outcome, logged = done
         # Committed: from here on nothing may report the command as failed. Should
         # publishing fail, every process still finds the events by sequence number.
-        for committed in (event, *extra):
+        for committed in logged:
             try:
                 await self.hub.published(committed)
             except Exception:
                 log.exception("publishing event %s of meeting %s failed", committed.seq,
                               meeting_id)
-        return {**outcome.result, "seq": event.seq}
+        return {**outcome.result, "seq": logged[0].seq}
 
 
 def fresh(joined: Joined, max_age: float) -> bool:

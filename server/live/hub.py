@@ -10,6 +10,10 @@ the broker reconnects, every meeting is checked at once.
 Each socket also has a cursor per meeting. While a socket joins, its live events are
 held; once its replay (or snapshot) is sent, the held events past its cursor follow.
 So a client sees every event it may see, once, in order.
+
+Ephemeral fan-out has a budget per process, in deliveries per second: a flood of live
+ink from many tablets is dropped beyond it instead of filling the event loop, so page
+turns and notes, which never count against it, still go out at once.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from server.db.engine import Database
 from server.db.models import Role, Visibility
 from server.live.connection import Connection
 from server.live.presence import PresenceBoard, PresenceEntry
+from server.live.ratelimit import Bucket
 from server.protocol import event_frame
 from server.services import events
 from server.services.events import Audience, LoggedEvent
@@ -69,12 +74,14 @@ class MeetingChannel:
 
 class Hub:
     def __init__(self, db: Database, broker: Broker, *, prefix: str = "phonghop",
-                 backlog: int = 512) -> None:
+                 backlog: int = 512, ephemeral_budget: int = 20_000) -> None:
         self.db = db
         self.broker = broker
         self.prefix = prefix
         self.backlog = backlog
         self.slow_drops = 0
+        self.ephemeral_budget = Bucket(rate=ephemeral_budget, burst=ephemeral_budget)
+        self.ephemeral_drops = 0
         self.process_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.channels: dict[int, MeetingChannel] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -247,23 +254,36 @@ class Hub:
     # ---- ephemeral events ---------------------------------------------------------------
 
     def ephemeral(self, meeting_id: int, name: str, data: dict[str, Any], *,
-                  audience: Audience = EVERYONE, sender: Connection | None = None) -> None:
-        """Best effort, no sequence number: pointer moves, strokes being drawn."""
+                  audience: Audience = EVERYONE, sender: Connection | None = None) -> bool:
+        """Best effort, no sequence number: pointer moves, strokes being drawn.
+
+        False if the process's ephemeral budget dropped it (then it goes nowhere).
+        """
         channel = self.channels.get(meeting_id)
         if channel is None:
-            return
-        self._ephemeral_out(channel, name, data, audience, sender.key if sender else None)
+            return True
+        if not self._ephemeral_out(channel, name, data, audience,
+                                   sender.key if sender else None):
+            return False
         self._publish_nowait(channel, {"k": "x", "name": name, "data": data,
                                        "vis": audience.visibility.value,
                                        "a": audience.author_id,
                                        "from": sender.key if sender else None})
+        return True
 
     def _ephemeral_out(self, channel: MeetingChannel, name: str, data: dict[str, Any],
-                       audience: Audience, sender_key: str | None) -> None:
+                       audience: Audience, sender_key: str | None) -> bool:
+        # Counted as if every member got it: cheaper than counting first, and an event
+        # larger than the whole budget still goes out when the budget is full.
+        if not self.ephemeral_budget.take(min(len(channel.members),
+                                              self.ephemeral_budget.burst)):
+            self.ephemeral_drops += 1
+            return False
         frame = event_frame(channel.meeting_id, None, name, data)
         for conn, member in channel.members.items():
             if member.cursor is not None and conn.key != sender_key and member.admits(audience):
                 conn.offer(frame)
+        return True
 
     def _publish_nowait(self, channel: MeetingChannel, message: dict[str, Any]) -> None:
         message["p"] = self.process_id

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from server.db.models import Event, Meeting, Role, Visibility, utcnow
 
@@ -64,20 +65,22 @@ _BY_COMMAND = select(_events.c.seq, _events.c.result).where(
     _events.c.command_key == bindparam("command_key"))
 
 
-async def next_seq(session: AsyncSession, meeting_id: int) -> int:
-    seq = (await session.execute(_NEXT_SEQ, {"meeting_id": meeting_id})).scalar_one()
+# Appending runs inside `Database.transact`, synchronously: see `server/db/writer.py`.
+
+def next_seq(session: Session, meeting_id: int) -> int:
+    seq = session.execute(_NEXT_SEQ, {"meeting_id": meeting_id}).scalar_one()
     return int(seq)
 
 
-async def append(
-    session: AsyncSession, meeting_id: int, name: str, data: dict[str, Any], *,
+def append(
+    session: Session, meeting_id: int, name: str, data: dict[str, Any], *,
     audience: Audience | None = None, command_key: str | None = None,
     result: dict[str, Any] | None = None,
 ) -> LoggedEvent:
     """Add an event to the caller's transaction, numbered after every earlier one."""
     audience = audience or Audience()
-    seq = await next_seq(session, meeting_id)
-    await session.execute(_INSERT, {
+    seq = next_seq(session, meeting_id)
+    session.execute(_INSERT, {
         "meeting_id": meeting_id, "seq": seq, "name": name, "data": data,
         "visibility": audience.visibility, "author_id": audience.author_id,
         "command_key": command_key, "result": result, "created_at": utcnow(),
@@ -85,9 +88,9 @@ async def append(
     return LoggedEvent(meeting_id, seq, name, data, audience)
 
 
-async def by_command(session: AsyncSession, command_key: str) -> Row[int, Any] | None:
+def by_command(session: Session, command_key: str) -> Row[int, Any] | None:
     """The sequence number and result of the event a command produced, if it ran."""
-    return (await session.execute(_BY_COMMAND, {"command_key": command_key})).first()
+    return session.execute(_BY_COMMAND, {"command_key": command_key}).first()
 
 
 async def after(session: AsyncSession, meeting_id: int, seq: int, limit: int) -> Sequence[Event]:

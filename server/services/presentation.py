@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from server.db.models import (
     AgendaItem,
@@ -74,32 +75,33 @@ def _upsert(dialect_insert: Any) -> Any:
 _UPSERT = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
 
 
-async def _state(session: AsyncSession, meeting_id: int) -> dict[str, Any]:
+# The changes below run inside `Database.transact`, synchronously.
+
+def _state(session: Session, meeting_id: int) -> dict[str, Any]:
     """The presentation state to change, as `as_dict` gives it."""
-    row = (await session.execute(_STATE, {"meeting_id": meeting_id})).first()
+    row = session.execute(_STATE, {"meeting_id": meeting_id}).first()
     if row is None:
         return as_dict(Presentation(meeting_id=meeting_id, page=1, zoom=1.0))
     return dict(row._mapping)
 
 
-async def _save(session: AsyncSession, meeting_id: int, state: dict[str, Any]
-                ) -> dict[str, Any]:
-    await session.execute(_UPSERT[session.get_bind().dialect.name],
-                          {**state, "meeting_id": meeting_id, "updated_at": utcnow()})
+def _save(session: Session, meeting_id: int, state: dict[str, Any]) -> dict[str, Any]:
+    session.execute(_UPSERT[session.get_bind().dialect.name],
+                    {**state, "meeting_id": meeting_id, "updated_at": utcnow()})
     return state
 
 
-async def show(
-    session: AsyncSession, meeting_id: int, *, user_id: int, role: Role | None,
+def show(
+    session: Session, meeting_id: int, *, user_id: int, role: Role | None,
     is_admin: bool, document_id: int, page: int, zoom: float,
     viewport: list[float] | None,
 ) -> dict[str, Any]:
     """The presenter shows a page; the chair presenting takes the role back."""
-    state = await _state(session, meeting_id)
+    state = _state(session, meeting_id)
     if not may_present(state["presenter_id"], user_id, role, is_admin):
         raise ProtocolError("forbidden", "Only the presenter (or the chair) can do that.")
-    found = (await session.execute(
-        _DOCUMENT, {"document_id": document_id, "meeting_id": meeting_id})).first()
+    found = session.execute(
+        _DOCUMENT, {"document_id": document_id, "meeting_id": meeting_id}).first()
     if found is None:
         raise ProtocolError("not_found", "That document is not part of this meeting.")
     agenda_item_id, page_count = found
@@ -110,27 +112,27 @@ async def show(
     state.update(document_id=document_id, page=page, zoom=zoom, viewport=viewport)
     if agenda_item_id is not None:
         state["agenda_item_id"] = agenda_item_id
-    return await _save(session, meeting_id, state)
+    return _save(session, meeting_id, state)
 
 
-async def hand_over(session: AsyncSession, meeting_id: int, user_id: int | None
-                    ) -> dict[str, Any]:
+def hand_over(session: Session, meeting_id: int, user_id: int | None) -> dict[str, Any]:
     """Make another participant the presenter (None: back to the chair)."""
     if user_id is not None:
-        role = (await session.execute(select(Participant.role).where(
-            Participant.meeting_id == meeting_id, Participant.user_id == user_id))).scalar()
+        role = session.execute(select(Participant.role).where(
+            Participant.meeting_id == meeting_id, Participant.user_id == user_id)).scalar()
         if role is None or role is Role.GUEST:
             raise ProtocolError("invalid", "The presenter must be a participant of this "
                                 "meeting (not a guest).")
-    state = await _state(session, meeting_id)
+    state = _state(session, meeting_id)
     state["presenter_id"] = user_id
-    return await _save(session, meeting_id, state)
+    return _save(session, meeting_id, state)
 
 
-async def open_item(session: AsyncSession, meeting_id: int, item_id: int) -> dict[str, Any]:
-    item = await session.get(AgendaItem, item_id)
+def open_item(session: Session, meeting_id: int, item_id: int) -> dict[str, Any]:
+    """Mark the agenda item the meeting is on."""
+    item = session.get(AgendaItem, item_id)
     if item is None or item.meeting_id != meeting_id:
         raise ProtocolError("not_found", "That agenda item is not part of this meeting.")
-    state = await _state(session, meeting_id)
+    state = _state(session, meeting_id)
     state["agenda_item_id"] = item_id
-    return await _save(session, meeting_id, state)
+    return _save(session, meeting_id, state)
