@@ -119,6 +119,10 @@ async def test_live_meeting_room_on_a_tablet(
             await write_note(tablet, "Đề nghị bổ sung số liệu năm 2026", 0.55, 0.3)
             await expect(tablet.locator(".sticky-note")).to_have_count(1)
             await expect(tablet.locator(".sticky-note.is-pending")).to_have_count(0)
+            # Both strokes stored too (the outbox sends in order, but say it here, where a
+            # refused stroke would show, rather than on the other tablet).
+            await expect(tablet.locator(".ink-layer path[data-id]:not(.is-pending)")
+                         ).to_have_count(2)
             await tablet.get_by_role("button", name="Xem (không viết)").click()
             await tablet.locator(".viewer-stage").evaluate("stage => stage.scrollTo(0, 0)")
         else:
