@@ -375,6 +375,8 @@ async def main() -> None:
                        f"forward_marginal_pct_per_sub={forward_slope:.2f}",
                        f"forward_fixed_pct={forward_fixed:.1f}",
                        f"marginal_ratio={stock_slope / max(forward_slope, 1e-3):.1f}"]
+        else:
+            result.append("marginal_k=none")  # too few K where both kept up: no slope
     print("RESULT " + " ".join(result))
 
 
