@@ -26,6 +26,14 @@ p50/p95 through the relay and direct, this process's own CPU (when it nears a co
 direct link's latency rises too: the harness, not the relay, is then the limit) and the
 video frames the forwarding relay dropped in the window for subscribers that fell behind (-1: stock,
 not counted). The last line is `RESULT key=value ...`.
+
+Two CPU ratios, read differently:
+  cpu_ratio       whole relay CPU / K, stock over forward, at the largest K both ran.
+                  Forward's figure carries its fixed cost of receiving the publisher
+                  (a few % of a core, whatever K), so at small K this is mostly that.
+  marginal_ratio  CPU per *added* subscriber: the least-squares slope of relay CPU
+                  against K over the K where both relays held KEPT_UP_FPS (`marginal_k`),
+                  stock over forward; `forward_fixed_pct` is forward's intercept.
 """
 
 from __future__ import annotations
@@ -62,6 +70,7 @@ def loopback(use_ipv4: bool, use_ipv6: bool) -> list[str]:
 aioice.ice.get_host_addresses = loopback
 TICKS = os.sysconf("SC_CLK_TCK")
 RTP_MODULO = 1 << 32
+KEPT_UP_FPS = 29.0  # a relay below this at the slowest subscriber is saturated
 
 
 # -- the relay process ----------------------------------------------------------------
@@ -354,7 +363,30 @@ async def main() -> None:
                    f"stock_cpu_pct_per_sub={stock['cpu_pct_per_sub']:.2f}",
                    f"cpu_ratio={stock['cpu_pct_per_sub'] / max(forward['cpu_pct_per_sub'], 1e-3):.1f}",
                    f"stock_min_fps={stock['min_fps']:.1f}"]
+        # What one more subscriber costs: the slope of CPU against K, over the K where
+        # both relays kept up (a saturated relay's CPU stops growing with K).
+        kept = [k for k in both if min(rows[(m, k)]["min_fps"] for m in modes) >= KEPT_UP_FPS]
+        if len(kept) >= 2:
+            forward_slope, forward_fixed = fit_line(
+                [(k, rows[("forward", k)]["cpu_pct"]) for k in kept])
+            stock_slope, _ = fit_line([(k, rows[("stock", k)]["cpu_pct"]) for k in kept])
+            result += [f"marginal_k={','.join(map(str, kept))}",
+                       f"stock_marginal_pct_per_sub={stock_slope:.2f}",
+                       f"forward_marginal_pct_per_sub={forward_slope:.2f}",
+                       f"forward_fixed_pct={forward_fixed:.1f}",
+                       f"marginal_ratio={stock_slope / max(forward_slope, 1e-3):.1f}"]
+        else:
+            result.append("marginal_k=none")  # too few K where both kept up: no slope
     print("RESULT " + " ".join(result))
+
+
+def fit_line(points: list[tuple[int, float]]) -> tuple[float, float]:
+    """Least squares: (slope, intercept) of CPU % against K."""
+    mean_k = statistics.fmean(k for k, _ in points)
+    mean_cpu = statistics.fmean(cpu for _, cpu in points)
+    slope = (sum((k - mean_k) * (cpu - mean_cpu) for k, cpu in points)
+             / sum((k - mean_k) ** 2 for k, _ in points))
+    return slope, mean_cpu - slope * mean_k
 
 
 if __name__ == "__main__":

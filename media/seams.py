@@ -22,6 +22,23 @@ again in each sender. The relay forwards encoded frames instead, through three s
    aiortc's own packetizer (`H264Encoder._split_bitstream` and `_packetize`).
 5. `RTCRtpTransceiver._codecs`: where the negotiated codecs live.
 
+A forwarded frame skips the sender's own send loop (`media/sending.py` writes its
+packets), which needs four more:
+
+6. `RTCRtpSender.send(parameters)`, wrapped per sender: when it returns, the sender is
+   registered with its transport and knows its codecs, header extensions and mid.
+7. The DTLS transport's SRTP session (`_tx_srtp`) and the ICE connection's nominated
+   pair (`_nominated[1]`: a datagram transport and the site's address), so that a packet
+   goes `protect()` then `sendto()` with no coroutine between — what
+   `RTCDtlsTransport._send_rtp` and aioice's `StunProtocol.send_data` do. A pair through
+   TURN has no plain socket; its packets go through `_send_rtp` as before.
+8. The counters the sender's RTCP sender reports and `getStats()` read
+   (`__packet_count`, `__octet_count`, `__rtp_timestamp`, `__ntp_timestamp`), and the
+   DTLS transport's own (`__tx_packets`, `__tx_bytes`).
+9. The sender's retransmission history (`__rtp_history`, read by `_retransmit` on a
+   NACK): a packet we wrote is parsed into it when a NACK names it, so aiortc's own RTX
+   wrapping and sending still answer the NACK.
+
 aiortc is pinned exactly in pyproject.toml. `check()` runs when a `Relay` is made and
 `tests/media/test_media_seams.py` runs it too: an upgrade that moves any of these fails
 loudly, at start-up and in CI, instead of silently decoding again (or forwarding nothing).
@@ -31,21 +48,25 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
+import aioice.ice
 import aiortc
-from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.codecs import base as codecs_base
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
-from aiortc.rtp import AnyRtcpPacket, RtpPacket
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
+from aiortc.rtp import RTP_HISTORY_SIZE, AnyRtcpPacket, RtpPacket
+from pylibsrtp import Session
 
 # The version whose internals the seams below were written against (pyproject pins it).
 AIORTC_VERSION = "1.16.0"
 
 _JITTER_ATTR = "_RTCRtpReceiver__jitter_buffer"
 _ENCODER_ATTR = "_RTCRtpSender__encoder"
+_SENDER = "_RTCRtpSender__"
+_DTLS = "_RTCDtlsTransport__"
 
 __all__ = [
     "AIORTC_VERSION",
@@ -53,14 +74,34 @@ __all__ = [
     "JitterFrame",
     "RtpPacket",
     "SeamError",
+    "UdpRoute",
+    "UdpSocket",
     "check",
+    "count_sent",
     "h264_payloads",
+    "hook_retransmit",
     "hook_sender_rtcp",
+    "hook_sender_start",
     "negotiated_codecs",
     "replace_encoder",
     "replace_jitter_buffer",
     "request_keyframe",
+    "srtp_session",
+    "udp_route",
 ]
+
+
+
+class UdpSocket(Protocol):
+    """What we use of asyncio's datagram transport under an ICE candidate pair."""
+
+    def sendto(self, data: bytes, addr: tuple[str, int]) -> None: ...
+
+    def get_write_buffer_size(self) -> int: ...
+
+
+# Where a packet goes when nothing stands between SRTP and the socket.
+UdpRoute = tuple[UdpSocket, tuple[str, int]]
 
 
 class SeamError(RuntimeError):
@@ -109,6 +150,70 @@ def hook_sender_rtcp(sender: RTCRtpSender,
     sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
 
 
+def hook_sender_start(sender: RTCRtpSender,
+                      on_start: Callable[[RTCRtpSendParameters], None]) -> None:
+    """Call `on_start(parameters)` once `sender.send(parameters)` has started it."""
+    original: Callable[[RTCRtpSendParameters], Awaitable[None]] = sender.send
+
+    async def send(parameters: RTCRtpSendParameters) -> None:
+        await original(parameters)
+        on_start(parameters)
+
+    sender.send = send  # type: ignore[method-assign]
+
+
+def srtp_session(transport: RTCDtlsTransport) -> Session:
+    """The session that protects what `transport` sends (there once it is connected)."""
+    session: Session = transport._tx_srtp
+    return session
+
+
+def udp_route(transport: RTCDtlsTransport) -> UdpRoute | None:
+    """The plain UDP socket and address `transport`'s packets leave by, or None (not
+    connected, or through TURN, whose sending is a coroutine of its own)."""
+    connection = transport.transport._connection
+    pair = connection._nominated.get(1)
+    if pair is None or type(pair.protocol) is not aioice.ice.StunProtocol:
+        return None
+    # A selector datagram transport: it has the write buffer the stubs leave out.
+    socket: UdpSocket = pair.protocol.transport  # type: ignore[assignment]
+    return socket, pair.remote_addr
+
+
+def count_sent(sender: RTCRtpSender, *, packets: int, octets: int, wire_packets: int,
+               wire_octets: int, rtp_timestamp: int, ntp_timestamp: int) -> None:
+    """Count packets written past the sender as its own: its sender reports and stats
+    (payload octets, RFC 3550 6.4.1) and its transport's (bytes on the wire)."""
+    setattr(sender, _SENDER + "packet_count", getattr(sender, _SENDER + "packet_count")
+            + packets)
+    setattr(sender, _SENDER + "octet_count", getattr(sender, _SENDER + "octet_count")
+            + octets)
+    setattr(sender, _SENDER + "rtp_timestamp", rtp_timestamp)
+    setattr(sender, _SENDER + "ntp_timestamp", ntp_timestamp)
+    transport = sender.transport
+    setattr(transport, _DTLS + "tx_packets", getattr(transport, _DTLS + "tx_packets")
+            + wire_packets)
+    setattr(transport, _DTLS + "tx_bytes", getattr(transport, _DTLS + "tx_bytes")
+            + wire_octets)
+
+
+def hook_retransmit(sender: RTCRtpSender, written: Callable[[int], bytes | None]) -> None:
+    """On a NACK for a packet we wrote (`written(sequence_number)` gives its plain RTP
+    bytes, or None), put it in the sender's history so that its `_retransmit` resends
+    it as it would its own (wrapped in RTX if negotiated)."""
+    original: Callable[[int], Awaitable[None]] = sender._retransmit
+    history: dict[int, RtpPacket] = getattr(sender, _SENDER + "rtp_history")
+    extensions = getattr(sender, _SENDER + "rtp_header_extensions_map")
+
+    async def retransmit(sequence_number: int) -> None:
+        data = written(sequence_number)
+        if data is not None:
+            history[sequence_number % RTP_HISTORY_SIZE] = RtpPacket.parse(data, extensions)
+        await original(sequence_number)
+
+    sender._retransmit = retransmit  # type: ignore[method-assign]
+
+
 def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[RTCRtpCodecParameters]:
     """The codecs negotiated for a transceiver, preferred first, without RTX."""
     codecs = getattr(transceiver, "_codecs", None)
@@ -144,6 +249,38 @@ def check() -> None:
     if not hasattr(codecs_base.Encoder, "pack"):
         raise SeamError("aiortc encoders lost pack()")
     _expect(RTCRtpTransceiver, "__init__", "_codecs")
+    _check_sending()
+
+
+def _check_sending() -> None:
+    """Seams 6-9: what `media/sending.py` does in place of the sender's send loop."""
+    _expect(RTCRtpSender, "send", "self.__transport._register_rtp_sender(self, parameters)",
+            "self.__rtp_header_extensions_map.configure(parameters)",
+            "self.__mid = parameters.muxId")
+    # What the stock loop puts in each packet, and the counters it keeps; a new header
+    # extension or counter there must be mirrored in media/sending.py.
+    _expect(RTCRtpSender, "_run_rtp", "timestamp = uint32_add(timestamp_origin,",
+            "packet.ssrc = self._ssrc",
+            "packet.marker = (i == len(enc_frame.payloads) - 1) and 1 or 0",
+            "packet.extensions.abs_send_time = (\n",
+            "clock.current_ntp_time() >> 14", "packet.extensions.mid = self.__mid",
+            "self.__rtp_history[packet.sequence_number % RTP_HISTORY_SIZE] = (",
+            "self.__ntp_timestamp = clock.current_ntp_time()",
+            "self.__rtp_timestamp = packet.timestamp",
+            "self.__octet_count += len(payload)", "self.__packet_count += 1")
+    _expect(RTCRtpSender, "_run_rtcp", "packet_count=self.__packet_count",
+            "octet_count=self.__octet_count", "rtp_timestamp=self.__rtp_timestamp",
+            "ntp_timestamp=self.__ntp_timestamp")
+    _expect(RTCRtpSender, "_handle_rtcp_packet", "await self._retransmit(seq)")
+    _expect(RTCRtpSender, "_retransmit",
+            "self.__rtp_history.get(sequence_number % RTP_HISTORY_SIZE)",
+            "packet.serialize(self.__rtp_header_extensions_map)")
+    _expect(RTCDtlsTransport, "_send_rtp", "data = self._tx_srtp.protect(data)",
+            "await self.transport._send(data)", "self.__tx_bytes += len(data)",
+            "self.__tx_packets += 1")
+    _expect(aioice.ice.Connection, "sendto", "active_pair = self._nominated.get(component)",
+            "await active_pair.protocol.send_data(data, active_pair.remote_addr)")
+    _expect(aioice.ice.StunProtocol, "send_data", "self.transport.sendto(data, addr)")
 
 
 def _expect(owner: type, method: str, *needles: str) -> None:

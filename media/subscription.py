@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
 
 from media import seams
 from media.packing import ForwardingEncoder
 from media.peer import SitePeer
+from media.sending import PacketWriter
 from media.track import RelayedTrack
 
 log = logging.getLogger(__name__)
@@ -56,7 +64,10 @@ class Subscription(SitePeer):
             codecs = seams.negotiated_codecs(transceiver)
             if sending is not None and transceiver.sender.track is sending and codecs:
                 sending.codec = codecs[0]
-                seams.replace_encoder(transceiver.sender, ForwardingEncoder(codecs[0]))
+                encoder = ForwardingEncoder(codecs[0])
+                seams.replace_encoder(transceiver.sender, encoder)
+                seams.hook_sender_start(transceiver.sender, functools.partial(
+                    start_writing, sending, transceiver.sender, encoder))
         return subscription, pc.localDescription.sdp
 
     def silent_for(self, now: float | None = None) -> float:
@@ -72,3 +83,9 @@ class Subscription(SitePeer):
         for track in self.tracks.values():
             track.stop()
         await self._close_peer()
+
+
+def start_writing(track: RelayedTrack, sender: RTCRtpSender, encoder: ForwardingEncoder,
+                  parameters: RTCRtpSendParameters) -> None:
+    """The sender has started: forwarded frames go out through a writer of our own."""
+    track.start_writing(PacketWriter(sender, parameters, encoder))

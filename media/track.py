@@ -1,11 +1,12 @@
-"""What one subscriber's sender reads: a published stream, as encoded frames.
+"""One subscriber's copy of a published stream, written out or read by its sender.
 
-aiortc's `RTCRtpSender` packs what its track yields with its encoder's `pack()`, where it
-would encode an `av.Frame`. A `RelayedTrack` whose subscriber took the publisher's codec
-yields `Relayed` frames, which the sender's `ForwardingEncoder` packs from payloads made
-once for every subscriber (`media/packing.py`): the relay's whole cost per subscriber is
-an RTP header, SRTP and a socket write. A subscriber that could not (say, H.264 only from a VP8
-publisher) gets decoded frames instead, and its sender encodes them as stock aiortc does.
+A `RelayedTrack` whose subscriber took the publisher's codec writes each frame the
+moment it comes in, through its `PacketWriter` (`media/sending.py`), from payloads made
+once for every subscriber (`media/packing.py`): the relay's whole cost per subscriber
+is an RTP header, SRTP and a socket write. Until the sender has started (and in tests,
+without one) such frames are queued as `Relayed` for the sender to read instead. A
+subscriber that could not take the codec (say, H.264 only from a VP8 publisher) gets
+decoded frames, which its aiortc sender reads and encodes as stock aiortc does.
 
 The source may change under a live track (the floor moves to another site): frames are
 re-timed onto one continuous timeline per track, and a switch waits for a keyframe.
@@ -37,6 +38,7 @@ from media.frames import EncodedFrame
 from media.packing import Relayed
 
 if TYPE_CHECKING:
+    from media.sending import PacketWriter
     from media.stream import Stream
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,8 @@ class RelayedTrack(MediaStreamTrack):
         self.last_sent = 0.0  # when the sender last took a frame
         self.fraction_lost = 0.0  # from the subscriber's receiver reports
         self.rtt: float | None = None  # seconds, from the same reports
+        self.writer: PacketWriter | None = None  # once the subscriber's sender started
+        self._write_failed = False
         self._queue: asyncio.Queue[Item | None] = asyncio.Queue(
             VIDEO_QUEUE if kind == "video" else AUDIO_QUEUE)
         self._epoch = 0
@@ -109,6 +113,19 @@ class RelayedTrack(MediaStreamTrack):
                      self.codec and self.codec.mimeType)
         stream.attach(self, decoded=self.transcoding)
 
+    def start_writing(self, writer: PacketWriter) -> None:
+        """Write forwarded frames through `writer` from the next keyframe on. Frames
+        queued before are dropped: the sender would number them on a sequence and
+        timeline of its own, and the writer's would then jump."""
+        self.writer = writer
+        while not self._queue.empty():
+            if isinstance(self._queue.get_nowait(), tuple):
+                self.counters.frames_dropped += 1
+        if self.kind == "video":
+            self._waiting_keyframe = True
+            if self.source is not None and not self.transcoding:
+                self.source.request_keyframe()
+
     # -- fed by the stream ------------------------------------------------------------
 
     def push_encoded(self, stream: Stream, frame: EncodedFrame) -> None:
@@ -119,7 +136,26 @@ class RelayedTrack(MediaStreamTrack):
                 self.counters.frames_dropped += 1
                 return
             self._waiting_keyframe = False
-        self._put((self._epoch, frame, frame.timestamp))
+        if self.writer is None:
+            self._put((self._epoch, frame, frame.timestamp))
+        else:
+            self._write(self.writer, frame)
+
+    def _write(self, writer: PacketWriter, frame: EncodedFrame) -> None:
+        if not writer.ready or writer.backlogged():
+            # Its link or our process cannot keep up: what a full queue means below.
+            self._drop_behind()
+            return
+        self._mark_sent()
+        self.counters.frames += 1
+        self.counters.bytes += len(frame.data)
+        try:
+            writer.write(Relayed(frame, self._retime(self._epoch, frame.timestamp)))
+        except Exception:
+            # Whatever went wrong is this subscriber's; the stream's other sinks go on.
+            if not self._write_failed:
+                log.exception("%r could not write a frame", self)
+            self._write_failed = True
 
     def push_decoded(self, stream: Stream, frame: Frame) -> None:
         if stream is not self.source or not self.transcoding:
@@ -140,15 +176,19 @@ class RelayedTrack(MediaStreamTrack):
             self.counters.frames_dropped += 1
             self._queue.put_nowait(item)
             return
-        # Video: dropping one frame would break every frame after it until a keyframe,
-        # so drop them all and start again from a fresh keyframe.
         while not self._queue.empty():
             self._queue.get_nowait()
             self.counters.frames_dropped += 1
+        self._drop_behind()
+
+    def _drop_behind(self) -> None:
+        """Drop a frame for a subscriber that fell behind. Video: dropping one frame
+        would break every frame after it until a keyframe, so start again from one."""
         self.counters.frames_dropped += 1
-        self._waiting_keyframe = True
-        if self.source is not None:
-            self.source.request_keyframe()
+        if self.kind == "video" and not self._waiting_keyframe:
+            self._waiting_keyframe = True
+            if self.source is not None:
+                self.source.request_keyframe()
 
     # -- read by the sender -----------------------------------------------------------
 
@@ -159,10 +199,7 @@ class RelayedTrack(MediaStreamTrack):
         if item is None:
             raise MediaStreamError
         epoch, frame, timestamp = item
-        now = time.monotonic()
-        if not self.last_sent:
-            self.last_report = now  # silence is counted from the first frame sent
-        self.last_sent = now
+        self._mark_sent()
         pts = self._retime(epoch, timestamp)
         self.counters.frames += 1
         if isinstance(frame, Frame):
@@ -170,6 +207,12 @@ class RelayedTrack(MediaStreamTrack):
             return frame
         self.counters.bytes += len(frame.data)
         return Relayed(frame, pts)
+
+    def _mark_sent(self) -> None:
+        now = time.monotonic()
+        if not self.last_sent:
+            self.last_report = now  # silence is counted from the first frame sent
+        self.last_sent = now
 
     def _retime(self, epoch: int, timestamp: int) -> int:
         if epoch != self._out_epoch:
@@ -204,6 +247,7 @@ class RelayedTrack(MediaStreamTrack):
     def stop(self) -> None:
         if self.readyState == "live":
             self.set_source(None)
+            self.writer = None
             with contextlib.suppress(asyncio.QueueFull):
                 self._queue.put_nowait(None)
         super().stop()
