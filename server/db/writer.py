@@ -23,6 +23,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from server.db.prepared import SQLITE_CONNECTION
+
 T = TypeVar("T")
 
 
@@ -52,6 +54,8 @@ class SQLiteWriter:
             driver = session.connection().connection.driver_connection
             assert driver is not None
             driver.execute("BEGIN IMMEDIATE")
+            # `Prepared` statements run straight on it (`server/db/prepared.py`).
+            session.info[SQLITE_CONNECTION] = driver
             return work(session)
 
     async def close(self) -> None:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,7 +24,7 @@ from server.live.hub import Hub
 from server.protocol import ProtocolError
 from server.security.credentials import Identity
 from server.services import events
-from server.services.events import Audience, LoggedEvent
+from server.services.events import Audience, LoggedEvent, Prior
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,7 @@ class CommandContext:
         meeting_id = self.require_meeting()
         key = f"{self.identity.user_id}:{self.command_id}"
 
-        def transaction(session: Session) -> Row[int, Any] | tuple[Change, list[LoggedEvent]]:
+        def transaction(session: Session) -> Prior | tuple[Change, list[LoggedEvent]]:
             # Looked up inside the write transaction: one transaction per command rather
             # than two, and no retry can slip in between look-up and write.
             prior = events.by_command(session, key)
@@ -110,7 +109,7 @@ class CommandContext:
             if prior is None:
                 raise
             done = prior
-        if isinstance(done, Row):
+        if isinstance(done, Prior):
             return {**(done.result or {}), "seq": done.seq, "duplicate": True}
         outcome, logged = done
         # Committed: from here on nothing may report the command as failed. Should
