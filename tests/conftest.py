@@ -17,6 +17,7 @@ import uvicorn
 from server.app import create_app
 from server.cli import uvicorn_options
 from server.config import Settings
+from server.db.engine import Database
 from server.security.passwords import use_cost
 from tests.helpers import Client, make_meeting_folder, wait_for
 
@@ -58,6 +59,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A migrated `Database` on each backend, for tests below the HTTP and socket layer."""
+    db = Database(database_url)
+    await db.migrate()
+    yield db
+    await db.dispose()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select, update
@@ -12,14 +11,6 @@ from sqlalchemy.orm import Session
 from server.db.engine import Database
 from server.db.models import Meeting
 from server.services import events
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    db = Database(database_url)
-    await db.migrate()
-    yield db
-    await db.dispose()
 
 
 async def _meeting(db: Database) -> int:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -86,12 +85,7 @@ class CommandContext:
         meeting_id = self.require_meeting()
         key = f"{self.identity.user_id}:{self.command_id}"
 
-        def transaction(session: Session) -> Row[int, Any] | tuple[Change, list[LoggedEvent]]:
-            # Looked up inside the write transaction: one transaction per command rather
-            # than two, and no retry can slip in between look-up and write.
-            prior = events.by_command(session, key)
-            if prior is not None:
-                return prior
+        def transaction(session: Session) -> tuple[Change, list[LoggedEvent]]:
             outcome = change(session)
             logged = [events.append(session, meeting_id, outcome.name, outcome.data,
                                     audience=outcome.audience, command_key=key,
@@ -101,18 +95,19 @@ class CommandContext:
             return outcome, logged
 
         try:
-            done = await self.services.db.transact(transaction)
-        except IntegrityError:
-            # The same command arrived twice at once (two processes, or a fast retry):
-            # the other attempt won; answer with its result.
+            outcome, logged = await self.services.db.transact(transaction)
+        except (IntegrityError, ProtocolError):
+            # Maybe a retry (a lost reply, or the same command twice at once from two
+            # processes). The command's key is unique in the event log and its event is
+            # written in the change's own transaction, so a second attempt cannot
+            # commit: its change is refused, or its event row breaks the unique key, and
+            # all it did rolls back. Only then is the first attempt looked up, which
+            # spares every command that runs once a statement.
             async with self.services.db.read() as session:
                 prior = await session.run_sync(events.by_command, key)
             if prior is None:
                 raise
-            done = prior
-        if isinstance(done, Row):
-            return {**(done.result or {}), "seq": done.seq, "duplicate": True}
-        outcome, logged = done
+            return {**(prior.result or {}), "seq": prior.seq, "duplicate": True}
         # Committed: from here on nothing may report the command as failed. Should
         # publishing fail, every process still finds the events by sequence number.
         for committed in logged:

@@ -22,6 +22,7 @@ from server.db.models import (
     Visibility,
     utcnow,
 )
+from server.db.prepared import Prepared
 from server.protocol import ProtocolError
 from server.services.events import Audience
 
@@ -47,21 +48,21 @@ def audience(row: Annotation) -> Audience:
 _annotations = cast(Table, Annotation.__table__)
 _documents = cast(Table, Document.__table__)
 _files = cast(Table, DocumentFile.__table__)
-_PAGE = (
+_PAGE = Prepared(
     select(_documents.c.guest_visible, _files.c.page_count)
     .join(_files, _files.c.sha256 == _documents.c.sha256)
     .where(_documents.c.id == bindparam("document_id"),
            _documents.c.meeting_id == bindparam("meeting_id"))
 )
-_TAKEN_AND_COUNT = select(
+_TAKEN_AND_COUNT = Prepared(select(
     select(_annotations.c.id).where(_annotations.c.id == bindparam("id")).exists(),
     select(func.count()).select_from(_annotations).where(
         _annotations.c.document_id == bindparam("document_id"),
         _annotations.c.page == bindparam("page"),
         _annotations.c.author_id == bindparam("author_id"),
         _annotations.c.deleted_at.is_(None)).scalar_subquery(),
-)
-_INSERT = insert(_annotations)
+))
+_INSERT = Prepared(insert(_annotations))
 
 
 def create(
@@ -70,17 +71,16 @@ def create(
     data: dict[str, Any], guest: bool,
 ) -> Annotation:
     """Write a new annotation on a page of one of the meeting's documents."""
-    found = session.execute(_PAGE, {"document_id": document_id,
-                                    "meeting_id": meeting_id}).first()
-    if found is None or (guest and not found.guest_visible):
+    found = _PAGE.first(session, {"document_id": document_id, "meeting_id": meeting_id})
+    if found is None or (guest and not found[0]):  # found: guest_visible, page_count
         raise ProtocolError("not_found", "That document is not part of this meeting.")
-    if not 1 <= page <= found.page_count:
+    if not 1 <= page <= found[1]:
         raise ProtocolError("invalid", "That page is not in the document.")
     if guest and visibility is not Visibility.PRIVATE:
         raise ProtocolError("forbidden", "Guests may write private notes only.")
-    taken, count = session.execute(_TAKEN_AND_COUNT, {
+    taken, count = _TAKEN_AND_COUNT.rows(session, {
         "id": annotation_id, "document_id": document_id, "page": page,
-        "author_id": author_id}).one()
+        "author_id": author_id})[0]
     if taken:
         raise ProtocolError("duplicate", "An annotation with this id exists already.")
     if count >= MAX_PER_PAGE:
@@ -91,8 +91,8 @@ def create(
     row = Annotation(id=annotation_id, meeting_id=meeting_id, document_id=document_id,
                      page=page, author_id=author_id, kind=kind, visibility=visibility,
                      data=data, created_at=now, updated_at=now, deleted_at=None)
-    session.execute(_INSERT, {column.key: getattr(row, column.key)
-                              for column in _annotations.columns})
+    _INSERT.run(session, {column.key: getattr(row, column.key)
+                          for column in _annotations.columns})
     return row
 
 

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from server.db.models import Event, Meeting, Role, Visibility, utcnow
+from server.db.prepared import Prepared
 
 CHAIR_AUDIENCE = frozenset({Role.CHAIR, Role.SECRETARY})
 
@@ -56,20 +57,19 @@ class LoggedEvent:
 # (Declarative types `__table__` as a bare FromClause; it is the mapped Table.)
 _events = cast(Table, Event.__table__)
 _meetings = cast(Table, Meeting.__table__)
-_NEXT_SEQ = (
+_NEXT_SEQ = Prepared(
     update(_meetings).where(_meetings.c.id == bindparam("meeting_id"))
     .values(last_seq=_meetings.c.last_seq + 1).returning(_meetings.c.last_seq)
 )
-_INSERT = insert(_events)
-_BY_COMMAND = select(_events.c.seq, _events.c.result).where(
-    _events.c.command_key == bindparam("command_key"))
+_INSERT = Prepared(insert(_events))
+_BY_COMMAND = Prepared(select(_events.c.seq, _events.c.result).where(
+    _events.c.command_key == bindparam("command_key")))
 
 
 # Appending runs inside `Database.transact`, synchronously: see `server/db/writer.py`.
 
 def next_seq(session: Session, meeting_id: int) -> int:
-    seq = session.execute(_NEXT_SEQ, {"meeting_id": meeting_id}).scalar_one()
-    return int(seq)
+    return int(_NEXT_SEQ.scalar(session, {"meeting_id": meeting_id}))
 
 
 def append(
@@ -80,7 +80,7 @@ def append(
     """Add an event to the caller's transaction, numbered after every earlier one."""
     audience = audience or Audience()
     seq = next_seq(session, meeting_id)
-    session.execute(_INSERT, {
+    _INSERT.run(session, {
         "meeting_id": meeting_id, "seq": seq, "name": name, "data": data,
         "visibility": audience.visibility, "author_id": audience.author_id,
         "command_key": command_key, "result": result, "created_at": utcnow(),
@@ -88,9 +88,18 @@ def append(
     return LoggedEvent(meeting_id, seq, name, data, audience)
 
 
-def by_command(session: Session, command_key: str) -> Row[int, Any] | None:
+@dataclass(frozen=True, slots=True)
+class Prior:
+    """What a command that ran already produced: its event's number and its result."""
+
+    seq: int
+    result: dict[str, Any] | None
+
+
+def by_command(session: Session, command_key: str) -> Prior | None:
     """The sequence number and result of the event a command produced, if it ran."""
-    return session.execute(_BY_COMMAND, {"command_key": command_key}).first()
+    row = _BY_COMMAND.first(session, {"command_key": command_key})
+    return None if row is None else Prior(row[0], row[1])
 
 
 async def after(session: AsyncSession, meeting_id: int, seq: int, limit: int) -> Sequence[Event]:

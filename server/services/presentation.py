@@ -23,6 +23,7 @@ from server.db.models import (
     Role,
     utcnow,
 )
+from server.db.prepared import Prepared
 from server.protocol import ProtocolError
 
 
@@ -53,11 +54,11 @@ _presentations = Presentation.__table__
 _documents = Document.__table__
 _files = DocumentFile.__table__
 STATE_COLUMNS = ("presenter_id", "document_id", "page", "zoom", "viewport", "agenda_item_id")
-_STATE = (
+_STATE = Prepared(
     select(*(_presentations.c[name] for name in STATE_COLUMNS))
     .where(_presentations.c.meeting_id == bindparam("meeting_id")).with_for_update()
 )
-_DOCUMENT = (
+_DOCUMENT = Prepared(
     select(_documents.c.agenda_item_id, _files.c.page_count)
     .join(_files, _files.c.sha256 == _documents.c.sha256)
     .where(_documents.c.id == bindparam("document_id"),
@@ -72,22 +73,21 @@ def _upsert(dialect_insert: Any) -> Any:
         set_={name: statement.excluded[name] for name in (*STATE_COLUMNS, "updated_at")})
 
 
-_UPSERT = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+_UPSERT = Prepared(_upsert(postgresql.insert), sqlite=_upsert(sqlite.insert))
 
 
 # The changes below run inside `Database.transact`, synchronously.
 
 def _state(session: Session, meeting_id: int) -> dict[str, Any]:
     """The presentation state to change, as `as_dict` gives it."""
-    row = session.execute(_STATE, {"meeting_id": meeting_id}).first()
+    row = _STATE.first(session, {"meeting_id": meeting_id})
     if row is None:
         return as_dict(Presentation(meeting_id=meeting_id, page=1, zoom=1.0))
-    return dict(row._mapping)
+    return dict(zip(STATE_COLUMNS, row, strict=True))
 
 
 def _save(session: Session, meeting_id: int, state: dict[str, Any]) -> dict[str, Any]:
-    session.execute(_UPSERT[session.get_bind().dialect.name],
-                    {**state, "meeting_id": meeting_id, "updated_at": utcnow()})
+    _UPSERT.run(session, {**state, "meeting_id": meeting_id, "updated_at": utcnow()})
     return state
 
 
@@ -100,8 +100,7 @@ def show(
     state = _state(session, meeting_id)
     if not may_present(state["presenter_id"], user_id, role, is_admin):
         raise ProtocolError("forbidden", "Only the presenter (or the chair) can do that.")
-    found = session.execute(
-        _DOCUMENT, {"document_id": document_id, "meeting_id": meeting_id}).first()
+    found = _DOCUMENT.first(session, {"document_id": document_id, "meeting_id": meeting_id})
     if found is None:
         raise ProtocolError("not_found", "That document is not part of this meeting.")
     agenda_item_id, page_count = found
