@@ -270,11 +270,17 @@ async def test_the_site_command_runs_as_a_process_and_delivers_frames(
             return bool(relay and any(
                 s["kind"] == "video" and s["frames"] >= 60 for s in relay.stats()["streams"]))
 
-        await wait_for(publishing, timeout=40, what="frames from the agent process")
+        # A fresh interpreter importing aiortc and PyAV, then ICE: slow on a loaded machine.
+        await wait_for(publishing, timeout=90, what="frames from the agent process")
         assert process.returncode is None
     finally:
-        process.terminate()
-        output, _ = await asyncio.wait_for(process.communicate(), 20)
+        if process.returncode is None:
+            process.terminate()
+        try:
+            output, _ = await asyncio.wait_for(process.communicate(), 30)
+        except TimeoutError:
+            process.kill()
+            output, _ = await process.communicate()
     text = output.decode()
     assert process.returncode == 0, text
     assert "đã kết nối / connected" in text
