@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 FLOOR = "@floor"
 STABLE_AFTER = 30.0
+TEARDOWN_SECONDS = 10.0  # closing peer connections may not hang the agent
 # Refusals that waiting will not cure; anything else starts the session again.
 FATAL = frozenset({"forbidden", "unauthenticated", "media_off", "invalid", "bad_sdp"})  # a session that lasted this long resets the back-off
 
@@ -169,6 +170,18 @@ class Signalling:
         await asyncio.gather(self.reader, return_exceptions=True)
 
 
+async def _finish(task: asyncio.Task[None]) -> BaseException | None:
+    """Cancel a session and wait for it to end. Python 3.11's `wait_for` can swallow a
+    cancellation that arrives as its inner future completes, so cancel until it ends (the
+    session also watches the stop event at every turn of its loop)."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=1.0)
+    if task.cancelled():
+        return None
+    return task.exception()
+
+
 def pick_meeting(meetings: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The meeting in session, else the next one that is published (or None)."""
     mine = [m for m in meetings if m.get("my_role") in ("site", "chair", "secretary")]
@@ -213,12 +226,14 @@ class SiteAgent:
         self._audio_only = options.audio_only
         self._tasks: set[asyncio.Task[None]] = set()
         self._loss_base: dict[int, tuple[int, int]] = {}
+        self._stop = asyncio.Event()
 
     # -- the outer loop ------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Connect, publish, receive; after a drop, back off and do it again."""
         stop = stop or asyncio.Event()
+        self._stop = stop
         backoff = 1.0
         while not stop.is_set():
             started = time.monotonic()
@@ -228,10 +243,11 @@ class SiteAgent:
                 await asyncio.wait({session, stopping}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 stopping.cancel()
-                if not session.done():
-                    session.cancel()
-                outcome = (await asyncio.gather(session, return_exceptions=True))[0]
-                await self._teardown()
+                outcome = await _finish(session)
+                try:
+                    await asyncio.wait_for(self._teardown(), TEARDOWN_SECONDS)
+                except TimeoutError:
+                    log.warning("closing the peer connections took over %s s", TEARDOWN_SECONDS)
             if stop.is_set():
                 return
             if isinstance(outcome, AgentError):
@@ -370,7 +386,7 @@ class SiteAgent:
     async def _loop(self, channel: Signalling, meeting_id: int, config: RTCConfiguration,
                     subscribed: set[str]) -> None:
         next_report = time.monotonic()
-        while True:
+        while not self._stop.is_set():
             failed = [name for name, pc in self._pcs.items()
                       if pc.connectionState in ("failed", "closed")]
             if failed:

@@ -276,11 +276,11 @@ async def test_the_site_command_runs_as_a_process_and_delivers_frames(
     finally:
         if process.returncode is None:
             process.terminate()
-        try:
-            output, _ = await asyncio.wait_for(process.communicate(), 30)
+        try:  # wait, then read: a cancelled communicate() would lose what was read
+            await asyncio.wait_for(process.wait(), 30)
         except TimeoutError:
             process.kill()
-            output, _ = await process.communicate()
+        output, _ = await process.communicate()
     text = output.decode()
     assert process.returncode == 0, text
     assert "đã kết nối / connected" in text
