@@ -23,6 +23,10 @@ RESYNC: Final = _Resync()
 
 
 class Broker(abc.ABC):
+    # Whether anything published reaches another process; the hub encodes nothing for
+    # a broker that reaches nobody.
+    reaches_others = True
+
     @abc.abstractmethod
     async def connect(self) -> None: ...
 

@@ -13,6 +13,8 @@ from server.broker.base import Broker, Message, _Resync
 
 
 class MemoryBroker(Broker):
+    reaches_others = False
+
     async def connect(self) -> None:
         return None
 

@@ -179,6 +179,8 @@ class Hub:
         channel = self.channels.get(event.meeting_id)
         if channel is not None:
             self._durable(channel, event.seq, event.name, event.data, audience)
+        if not self.broker.reaches_others:
+            return
         await self.broker.publish(self.channel_name(event.meeting_id), json.dumps({
             "k": "e", "p": self.process_id, "seq": event.seq, "name": event.name,
             "data": event.data, "vis": audience.visibility.value, "a": audience.author_id,
@@ -286,6 +288,8 @@ class Hub:
         return True
 
     def _publish_nowait(self, channel: MeetingChannel, message: dict[str, Any]) -> None:
+        if not self.broker.reaches_others:
+            return  # one process: no task and no encoding for nobody
         message["p"] = self.process_id
         data = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
         asyncio.get_running_loop().create_task(
