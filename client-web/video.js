@@ -170,7 +170,7 @@ export class VideoPanel {
     pc.addTransceiver('audio', { direction: 'recvonly' });
     pc.ontrack = (event) => {
       sub.stream.addTrack(event.track);
-      this.#render(this.#state.sources.find((s) => s.id === this.#self));
+      this.#render();
     };
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === 'failed' && this.#subs.get(source) === sub) {
@@ -298,6 +298,11 @@ export class VideoPanel {
     return this.#connection.request(cmd, this.#meetingId, args);
   }
 
+  /** A button's command: its failure is shown, not thrown. */
+  #act(cmd, args) {
+    return this.#request(cmd, args).catch((error) => this.#onError(error));
+  }
+
   // ---- drawing -------------------------------------------------------------------------
 
   #render(mine = this.#state.sources.find((s) => s.id === this.#self)) {
@@ -363,16 +368,15 @@ export class VideoPanel {
   #chairControls(source) {
     const t = (key) => this.#i18n.t(key);
     const floor = this.#state.floor === source.id;
-    const act = (cmd, args) => this.#request(cmd, args).catch((error) => this.#onError(error));
     return h('span', { class: 'video-actions' },
       h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'give-floor',
-        onclick: () => act('media.floor', { source: floor ? null : source.id }) },
+        onclick: () => this.#act('media.floor', { source: floor ? null : source.id }) },
       t(floor ? 'video.takeFloor' : 'video.giveFloor')),
       h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'mute',
-        onclick: () => act('media.mute', { source: source.id, muted: !source.muted }) },
+        onclick: () => this.#act('media.mute', { source: source.id, muted: !source.muted }) },
       t(source.muted ? 'video.unmute' : 'video.mute')),
       h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'impose-audio-only',
-        onclick: () => act('media.audio_only', { source: source.id, on: !source.imposed_audio_only }) },
+        onclick: () => this.#act('media.audio_only', { source: source.id, on: !source.imposed_audio_only }) },
       t(source.imposed_audio_only ? 'video.liftAudioOnly' : 'video.imposeAudioOnly')));
   }
 
@@ -384,7 +388,7 @@ export class VideoPanel {
     replace(box, h('h3', {}, icon('hand'), t('video.requests', { n: waiting.length })),
       h('ol', {}, waiting.map((s) => h('li', {}, h('span', {}, s.name),
         this.#role === 'chair' ? h('button', { type: 'button', class: 'btn btn-small btn-primary',
-          onclick: () => this.#request('media.floor', { source: s.id }).catch((e) => this.#onError(e)) },
+          onclick: () => this.#act('media.floor', { source: s.id }) },
         t('video.giveFloor')) : null))));
   }
 
@@ -401,13 +405,12 @@ export class VideoPanel {
     if (mine) {
       controls.push(h('button', { type: 'button', class: 'btn', 'aria-pressed': String(mine.audio_only),
         'data-testid': 'audio-only', disabled: mine.imposed_audio_only,
-        onclick: () => this.#request('media.audio_only', { on: !mine.audio_only }).catch((e) => this.#onError(e)) },
+        onclick: () => this.#act('media.audio_only', { on: !mine.audio_only }) },
       icon('mic'), t(mine.audio_only ? 'video.backToVideo' : 'video.audioOnlyMine')));
       if (!mine.hall && this.#state.floor !== mine.id) {
         controls.push(h('button', { type: 'button', class: 'btn', 'aria-pressed': String(mine.requesting),
           'data-testid': 'request-floor',
-          onclick: () => this.#request('media.request_floor', { raised: !mine.requesting })
-            .catch((e) => this.#onError(e)) },
+          onclick: () => this.#act('media.request_floor', { raised: !mine.requesting }) },
         icon('hand'), t(mine.requesting ? 'video.withdraw' : 'video.requestFloor')));
       }
     }
@@ -426,7 +429,7 @@ export class VideoPanel {
     if (box.hidden) return;
     replace(box, icon('alert'), h('span', {}, t('video.proposal')),
       h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'accept-audio-only',
-        onclick: () => this.#request('media.audio_only', { on: true }).catch((e) => this.#onError(e)) },
+        onclick: () => this.#act('media.audio_only', { on: true }) },
       t('video.audioOnlyMine')));
   }
 

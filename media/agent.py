@@ -32,18 +32,17 @@ from typing import Any
 
 from aiortc import (
     RTCConfiguration,
-    RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from media.relay import FLOOR, ice_servers
 from media.sources import TestPattern, Tone
 
 log = logging.getLogger(__name__)
 
-FLOOR = "@floor"
 STABLE_AFTER = 30.0
 TEARDOWN_SECONDS = 10.0  # closing peer connections may not hang the agent
 # Refusals that waiting will not cure; anything else starts the session again.
@@ -200,12 +199,6 @@ def _get_json(url: str, token: str) -> Any:
         return json.load(response)
 
 
-def _rtc_configuration(servers: list[dict[str, Any]]) -> RTCConfiguration:
-    return RTCConfiguration(iceServers=[
-        RTCIceServer(urls=s["urls"], username=s.get("username"),
-                     credential=s.get("credential")) for s in servers])
-
-
 class SiteAgent:
     """One commune site's media, kept alive across dropped links."""
 
@@ -277,7 +270,7 @@ class SiteAgent:
             self.source_id = media["self"]
             servers = options.ice_override if options.ice_override is not None \
                 else media["ice_servers"]
-            config = _rtc_configuration(servers)
+            config = RTCConfiguration(iceServers=list(ice_servers(servers)))
             await self._publish(channel, meeting_id, config)
             subscribed: set[str] = set()
             await self._follow(channel, meeting_id, config, media["state"], subscribed)

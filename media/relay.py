@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer
+from aiortc.sdp import SessionDescription
 
 from media import seams
 from media.publication import Publication
@@ -62,6 +63,24 @@ from media.track import RelayedTrack
 log = logging.getLogger(__name__)
 
 FLOOR = "@floor"  # a subscription source: whichever site holds the floor
+
+
+def check_offer(sdp: str) -> None:
+    """aiortc answers nearly anything, even text that is not SDP, with an empty answer:
+    refuse (ValueError) an offer that carries no audio or video."""
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except Exception as error:  # aiortc's parser fails in many ways (even by assert)
+        raise ValueError(f"it is not SDP ({error!r:.200})") from None
+    if not any(m.kind in ("audio", "video") for m in parsed.media):
+        raise ValueError("it has no audio or video in it")
+
+
+def ice_servers(servers: list[dict[str, Any]]) -> tuple[RTCIceServer, ...]:
+    """ICE servers as a browser's RTCPeerConnection takes them (urls, username,
+    credential), for aiortc."""
+    return tuple(RTCIceServer(urls=s["urls"], username=s.get("username"),
+                              credential=s.get("credential")) for s in servers)
 
 
 @dataclass(frozen=True)
@@ -112,6 +131,7 @@ class Relay:
         """A site offers its camera and microphone; answer it. Replaces its previous
         publication (a reconnect)."""
         self._check_site(site_id)
+        check_offer(offer_sdp)
         self._start_watchdog()
         publication, answer = await Publication.answer(
             site_id, offer_sdp, self.config.rtc_configuration(),
@@ -131,6 +151,7 @@ class Relay:
         self._check_site(site_id)
         if source != FLOOR:
             self._check_site(source)
+        check_offer(offer_sdp)
         self._start_watchdog()
         subscription, answer = await Subscription.answer(
             site_id, source, offer_sdp, self.config.rtc_configuration(),

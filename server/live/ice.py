@@ -13,8 +13,6 @@ import hmac
 import time
 from typing import Any
 
-from aiortc import RTCIceServer
-
 from server.config import Settings
 
 
@@ -37,8 +35,3 @@ def ice_servers(settings: Settings, who: str) -> list[dict[str, Any]]:
         servers.append({"urls": [settings.turn_url], "username": username,
                         "credential": credential})
     return servers
-
-
-def rtc_ice_servers(servers: list[dict[str, Any]]) -> tuple[RTCIceServer, ...]:
-    return tuple(RTCIceServer(urls=s["urls"], username=s.get("username"),
-                              credential=s.get("credential")) for s in servers)

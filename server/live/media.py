@@ -23,10 +23,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from media.health import LinkReading
-from media.relay import FLOOR, Relay, RelayConfig
+from media.relay import FLOOR, Relay, RelayConfig, ice_servers
 from server.config import Settings
 from server.live.hub import Hub
-from server.live.ice import ice_servers, rtc_ice_servers
+from server.live.ice import ice_servers as ice_servers_for
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,8 @@ class MeetingMedia:
         self._announced: str | None = None
 
     def _relay_config(self) -> RelayConfig:
-        servers = ice_servers(self.settings, f"relay-{self.meeting_id}")
-        return RelayConfig(ice_servers=rtc_ice_servers(servers))
+        servers = ice_servers_for(self.settings, f"relay-{self.meeting_id}")
+        return RelayConfig(ice_servers=ice_servers(servers))
 
     def _fresh_config(self) -> None:
         """TURN credentials expire: renew the relay's before they do."""
@@ -99,9 +99,9 @@ class MeetingMedia:
         known = self.sources.get(source.id)
         if known is not None:  # a reconnect: keep what the chair imposed
             source.imposed_audio_only = known.imposed_audio_only
+        answer = await self.relay.publish(source.id, offer)  # ValueError: a bad offer
         source.published_at = time.monotonic()
         self.sources[source.id] = source
-        answer = await self.relay.publish(source.id, offer)
         self.relay.set_always_heard(source.id, source.hall)
         self.relay.set_audio_only(source.id, source.audio_only)
         self.announce()
@@ -159,16 +159,13 @@ class MeetingMedia:
         """The site's link: its own report where fresh, and what the relay sees."""
         fresh = time.monotonic() - source.reported_at < REPORT_MAX_AGE
         own = source.report if fresh else LinkReading()
-        stats = self.relay.stats()
-        losses = [t["fraction_lost"] for s in stats["subscriptions"]
-                  if s["site_id"] == source.id for t in s["tracks"]
-                  if isinstance(t.get("fraction_lost"), (int, float))]
-        video = next((s for s in stats["streams"]
-                      if s["site_id"] == source.id and s["kind"] == "video"), None)
+        losses = [track.fraction_lost for track in self.relay.tracks_of(source.id)]
+        publication = self.relay.publications.get(source.id)
+        video = publication.streams.get("video") if publication else None
         rtt = own.rtt_ms if own.rtt_ms is not None else source.server_rtt_ms
         loss = max([x for x in (own.loss, *losses) if x is not None], default=None)
         settled = time.monotonic() - source.published_at > FPS_SETTLE
-        fps = None if source.audio_only or video is None or not settled else video["fps"]
+        fps = None if source.audio_only or video is None or not settled else video.fps
         return LinkReading(rtt_ms=rtt, loss=loss, fps=fps)
 
     def state(self) -> dict[str, Any]:

@@ -4,24 +4,21 @@ browser, and the chair's buttons reach the media."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aioice.ice
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from media.agent import AgentOptions, SiteAgent
 from tests.conftest import PASSWORD, LiveServer
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, enter_room, sign_in
 from tests.helpers import LiveClient, running, token_for, wait_for
+from tests.media.media_sites import Subscriber, loopback_only, receiving
 
 FAKE_MEDIA = [
     "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
@@ -33,7 +30,7 @@ FAKE_MEDIA = [
 @pytest.fixture(autouse=True)
 def loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     # The relay (in this process) and the aiortc peers offer 127.0.0.1 only.
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", loopback_only)
 
 
 @pytest.fixture
@@ -66,36 +63,20 @@ async def chair_page(browser: Browser, server: LiveServer) -> Page:
 
 
 async def receive(server: LiveServer, meeting_id: int, username: str, source: str
-                  ) -> tuple[LiveClient, RTCPeerConnection, dict[str, list[float]]]:
-    """An aiortc participant receiving one source through the relay."""
+                  ) -> tuple[LiveClient, Subscriber]:
+    """An aiortc participant receiving one source through the relay, signalled over the
+    meeting websocket."""
     async with server.client() as client:
         assert (await client.login(username, PASSWORD)).status_code == 200
         socket = await LiveClient.open(server.url, client)
     await socket.command("meeting.join", meeting_id)
-    pc = RTCPeerConnection()
-    frames: dict[str, list[float]] = {"video": [], "audio": []}
-    sizes: set[tuple[int, int]] = set()
 
-    async def read(track: MediaStreamTrack) -> None:
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                return
-            frames[track.kind].append(time.monotonic())
-            if track.kind == "video":
-                sizes.add((frame.width, frame.height))
+    async def answer_for(offer: str) -> str:
+        result = await socket.command("media.subscribe", meeting_id, offer=offer,
+                                      source=source)
+        return str(result["answer"])
 
-    tasks: list[asyncio.Task[None]] = []
-    pc.on("track", lambda track: tasks.append(asyncio.create_task(read(track))))
-    for kind in ("video", "audio"):
-        pc.addTransceiver(kind, direction="recvonly")
-    await pc.setLocalDescription(await pc.createOffer())
-    result = await socket.command("media.subscribe", meeting_id,
-                                  offer=pc.localDescription.sdp, source=source)
-    await pc.setRemoteDescription(RTCSessionDescription(result["answer"], "answer"))
-    frames["sizes"] = sizes  # type: ignore[assignment]
-    return socket, pc, frames
+    return socket, await receiving(username, source, answer_for)
 
 
 async def test_the_chair_publishes_from_the_browser_and_a_site_receives_it(
@@ -115,11 +96,11 @@ async def test_the_chair_publishes_from_the_browser_and_a_site_receives_it(
                      if s["name"] == "Chủ Tọa" and "video" in s["kinds"]), None)
 
     source = await wait_for(chair_source, timeout=20, what="the browser's publication")
-    socket, pc, frames = await receive(server, meeting_id, "xa", source)
+    socket, site = await receive(server, meeting_id, "xa", source)
     try:
-        await wait_for(lambda: len(frames["video"]) >= 30, timeout=30,
+        await wait_for(lambda: len(site.frames["video"]) >= 30, timeout=30,
                        what="frames from the browser's camera at the site")
-        assert frames["audio"], "the browser's microphone reached the site"
+        assert site.frames["audio"], "the browser's microphone reached the site"
         streams = [s for s in room.relay.stats()["streams"] if s["site_id"] == source]
         video = next(s for s in streams if s["kind"] == "video")
         assert video["frames_decoded"] == 0 and video["subscribers"] == 1
@@ -136,7 +117,7 @@ async def test_the_chair_publishes_from_the_browser_and_a_site_receives_it(
         await wait_for(lambda: source not in room.relay.publications, timeout=10,
                        what="the publication to end")
     finally:
-        await pc.close()
+        await site.close()
         await socket.close()
     assert not page.errors  # type: ignore[attr-defined]
     await page.context.close()

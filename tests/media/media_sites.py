@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
@@ -89,6 +90,15 @@ class Subscriber:
 async def subscribe(relay: Relay, site_id: str, source: str = FLOOR,
                     codecs: list[RTCRtpCodecCapability] | None = None) -> Subscriber:
     """A site that receives `source`; `codecs` narrows the video codecs it accepts."""
+    return await receiving(site_id, source, lambda offer: relay.subscribe(
+        site_id, offer, source), codecs)
+
+
+async def receiving(site_id: str, source: str,
+                    answer_for: Callable[[str], Awaitable[str]],
+                    codecs: list[RTCRtpCodecCapability] | None = None) -> Subscriber:
+    """A receiving peer whose offer `answer_for` takes to the relay, however it gets
+    there (directly, or over the meeting websocket)."""
     pc = RTCPeerConnection()
     site = Subscriber(site_id, source, pc)
     for kind in ("video", "audio"):
@@ -109,7 +119,7 @@ async def subscribe(relay: Relay, site_id: str, source: str = FLOOR,
 
     pc.on("track", lambda track: site.tasks.append(asyncio.create_task(read(track))))
     await pc.setLocalDescription(await pc.createOffer())
-    answer = await relay.subscribe(site_id, pc.localDescription.sdp, source)
+    answer = await answer_for(pc.localDescription.sdp)
     await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
     return site
 
