@@ -7,8 +7,9 @@ timeout. Taking the write lock up front makes writers queue on the busy timeout
 instead. Reads stay deferred so they never wait for a writer. PostgreSQL needs none of
 this; there one engine serves both.
 
-The live commands' durable changes go through `transact`, which on SQLite hands the
-whole transaction to one writer thread (`server/db/writer.py`).
+The live commands' durable changes go through `transact`, which on SQLite makes the
+whole transaction at once with the standard library's `sqlite3`: on the event loop when
+the write lock is free, on one writer thread when it is not (`server/db/writer.py`).
 """
 
 from __future__ import annotations
@@ -118,9 +119,9 @@ class Database:
     async def transact(self, work: Callable[[Session], T]) -> T:
         """Run `work` in one write transaction: commit if it returns, roll back if it raises.
 
-        `work` is synchronous and gets a synchronous session: on SQLite it runs whole on
-        the writer's thread (`server/db/writer.py`); on PostgreSQL in the event loop's
-        greenlet, each statement awaiting asyncpg as before.
+        `work` is synchronous and gets a synchronous session: on SQLite it runs whole,
+        without waiting for a lock on the loop (`server/db/writer.py`); on PostgreSQL in
+        the event loop's greenlet, each statement awaiting asyncpg.
         """
         if self._writer is not None:
             return await self._writer.run(work)
