@@ -94,7 +94,10 @@ class RedisBroker(Broker):
                         await self._open_pubsub()
                     log.info("reconnected to Redis; resynchronising")
                     return RESYNC
-                message = await self._pubsub.get_message(timeout=1.0)
+                # Block until a message comes (no timer set and cancelled per message):
+                # an outage still ends the read at once with an error, and an idle
+                # connection always has the keepalive channel to wait on.
+                message = await self._pubsub.get_message(timeout=None)
                 backoff = BACKOFF_START
                 if message is not None and message["type"] == "message":
                     channel = message["channel"]

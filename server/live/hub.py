@@ -83,6 +83,7 @@ class Hub:
         self.ephemeral_budget = Bucket(rate=ephemeral_budget, burst=ephemeral_budget)
         self.ephemeral_drops = 0
         self.process_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._own = json.dumps({"p": self.process_id}, separators=(",", ":"))[:-1].encode()
         self.channels: dict[int, MeetingChannel] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._opening: dict[int, asyncio.Future[MeetingChannel]] = {}
@@ -181,10 +182,9 @@ class Hub:
             self._durable(channel, event.seq, event.name, event.data, audience)
         if not self.broker.reaches_others:
             return
-        await self.broker.publish(self.channel_name(event.meeting_id), json.dumps({
-            "k": "e", "p": self.process_id, "seq": event.seq, "name": event.name,
-            "data": event.data, "vis": audience.visibility.value, "a": audience.author_id,
-        }, ensure_ascii=False, separators=(",", ":")).encode())
+        await self.broker.publish(self.channel_name(event.meeting_id), self._encode({
+            "k": "e", "seq": event.seq, "name": event.name, "data": event.data,
+            "vis": audience.visibility.value, "a": audience.author_id}))
 
     def _durable(self, channel: MeetingChannel, seq: int, name: str, data: dict[str, Any],
                  audience: Audience) -> None:
@@ -290,10 +290,14 @@ class Hub:
     def _publish_nowait(self, channel: MeetingChannel, message: dict[str, Any]) -> None:
         if not self.broker.reaches_others:
             return  # one process: no task and no encoding for nobody
-        message["p"] = self.process_id
-        data = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
         asyncio.get_running_loop().create_task(
-            self.broker.publish(self.channel_name(channel.meeting_id), data))
+            self.broker.publish(self.channel_name(channel.meeting_id), self._encode(message)))
+
+    def _encode(self, message: dict[str, Any]) -> bytes:
+        # The sender first: Redis hands every process its own messages back too, and
+        # `_on_message` recognises those by their first bytes without decoding them.
+        return json.dumps({"p": self.process_id, **message}, ensure_ascii=False,
+                          separators=(",", ":")).encode()
 
     # ---- presence -----------------------------------------------------------------------
 
@@ -363,9 +367,12 @@ class Hub:
         channel = self.channels.get(meeting_id)
         if channel is None:
             return
+        if message.data.startswith(self._own):
+            # Ours, back from Redis: delivered here when it was published (a durable
+            # event straight after its commit), and decoding it, ink and all, bought
+            # nothing but CPU.
+            return
         body = json.loads(message.data)
-        if body.get("p") == self.process_id and body["k"] != "e":
-            return  # our own ephemeral traffic, already delivered locally
         audience = Audience(Visibility(body.get("vis", "shared")), body.get("a"))
         if body["k"] == "e":
             self._durable(channel, body["seq"], body["name"], body["data"], audience)
