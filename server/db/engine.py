@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_
 
+from server.db.prepared import begin_asyncpg, end_asyncpg
 from server.db.writer import SQLiteWriter
 
 log = logging.getLogger(__name__)
@@ -120,12 +121,12 @@ class Database:
 
         `work` is synchronous and gets a synchronous session: on SQLite it runs whole on
         the writer's thread (`server/db/writer.py`); on PostgreSQL in the event loop's
-        greenlet, each statement awaiting asyncpg as before.
+        greenlet, its `Prepared` statements straight on asyncpg (`server/db/prepared.py`).
         """
         if self._writer is not None:
             return await self._writer.run(work)
         async with self.write() as session:
-            return await session.run_sync(work)
+            return await session.run_sync(_on_asyncpg, work)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -145,6 +146,16 @@ class Database:
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
+
+
+def _on_asyncpg(session: Session, work: Callable[[Session], T]) -> T:
+    """`work` in the session's transaction, begun at once so that `Prepared` statements
+    can run straight on asyncpg inside it."""
+    begin_asyncpg(session)
+    try:
+        return work(session)
+    finally:
+        end_asyncpg(session)
 
 
 def alembic_config(connection: Any = None) -> Any:
