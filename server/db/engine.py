@@ -5,7 +5,8 @@ deferred `BEGIN`, two transactions that read and then write both hold a read sna
 and the second to write fails at once with "database is locked" whatever the busy
 timeout. Taking the write lock up front makes writers queue on the busy timeout
 instead. Reads stay deferred so they never wait for a writer. PostgreSQL needs none of
-this; there one engine serves both.
+this; there one engine serves both (`server/db/postgresql.py`: how it checks that a
+connection is alive).
 
 The live commands' durable changes go through `transact`, which on SQLite hands the
 whole transaction to one writer thread (`server/db/writer.py`).
@@ -31,7 +32,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_
 
-from server.db.prepared import begin_asyncpg, end_asyncpg
+from server.db import postgresql
 from server.db.writer import SQLiteWriter
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class Database:
             self.read_engine = _sqlite_engine(url, immediate=False)
             self._writer: SQLiteWriter | None = SQLiteWriter(url, _sqlite_settings)
         else:
-            self.write_engine = create_async_engine(url, pool_pre_ping=True)
+            self.write_engine = postgresql.engine(url)
             self.read_engine = self.write_engine
             self._writer = None
         self._write = async_sessionmaker(self.write_engine, expire_on_commit=False)
@@ -125,8 +126,15 @@ class Database:
         """
         if self._writer is not None:
             return await self._writer.run(work)
-        async with self.write() as session:
-            return await session.run_sync(_on_asyncpg, work)
+        with postgresql.BeginPings():  # the BEGIN checks the connection: no ping first
+            try:
+                async with self.write() as session:
+                    return await session.run_sync(postgresql.transaction, work, False)
+            except postgresql.DeadOnBegin:
+                # Nothing was sent on the dead connection, and the pool has replaced it
+                # (and every older one): once more, on a new connection.
+                async with self.write() as session:
+                    return await session.run_sync(postgresql.transaction, work, True)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -146,16 +154,6 @@ class Database:
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
-
-
-def _on_asyncpg(session: Session, work: Callable[[Session], T]) -> T:
-    """`work` in the session's transaction, begun at once so that `Prepared` statements
-    can run straight on asyncpg inside it."""
-    begin_asyncpg(session)
-    try:
-        return work(session)
-    finally:
-        end_asyncpg(session)
 
 
 def alembic_config(connection: Any = None) -> Any:
