@@ -1,0 +1,154 @@
+"""CPU of a durable command's transaction in this process: a page turn and a new note.
+
+    PYTHONPATH=. .venv/bin/python bench/durable.py [--url URL] [--turns 1000] [--rounds 5]
+
+What `CommandContext.durable` runs for `presentation.show` and `annotation.create`, less
+the socket: `Database.transact` with the change and its `events.append`. CPU is
+`time.process_time()` of this process (the client side of the database: SQLAlchemy,
+asyncpg or sqlite3, the event loop), divided by the number of transactions; PostgreSQL's
+own work is another process and not counted. URL is a server database to create scratch
+databases under (default: postgresql+asyncpg://postgres@127.0.0.1:5432/test) or
+`sqlite`. Every round gets a fresh database. To compare two versions of the code, run
+this script from each tree in turn (PYTHONPATH picks the tree), several rounds each.
+The last line is `RESULT key=value ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+import server
+from server.db.engine import Database
+from server.db.models import (
+    AnnotationKind,
+    Document,
+    DocumentFile,
+    IntakeState,
+    Meeting,
+    Role,
+    User,
+    Visibility,
+)
+from server.services import annotation, events, presentation
+
+PAGES = 20
+
+
+@asynccontextmanager
+async def scratch(url: str) -> AsyncIterator[str]:
+    """A new empty database (dropped afterwards), or a SQLite file."""
+    if url == "sqlite":
+        with tempfile.TemporaryDirectory() as directory:
+            yield f"sqlite+aiosqlite:///{directory}/bench.db"
+        return
+    base = make_url(url)
+    admin_dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"phonghop_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin = await asyncpg.connect(admin_dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+async def setup(db: Database) -> tuple[int, int, int]:
+    async with db.write() as session:
+        user = User(username="chu-toa", full_name="Chủ tọa Lê Văn An")
+        meeting = Meeting(title="Kỳ họp thứ nhất")
+        file = DocumentFile(sha256="b" * 64, size=1, page_count=PAGES, pages=[],
+                            state=IntakeState.READY)
+        session.add_all([user, meeting, file])
+        await session.flush()
+        document = Document(meeting_id=meeting.id, sha256=file.sha256, title="Tờ trình",
+                            original_filename="to-trinh.pdf")
+        session.add(document)
+        await session.flush()
+        return meeting.id, user.id, document.id
+
+
+async def measure(db: Database, turns: int, meeting_id: int, user_id: int,
+                  document_id: int, prefix: str) -> tuple[float, float]:
+    """CPU ms per page turn and per `annotation.create`, `turns` of each."""
+
+    def turn(i: int) -> Any:
+        def work(session: Session) -> Any:
+            state = presentation.show(session, meeting_id, user_id=user_id, role=Role.CHAIR,
+                                      is_admin=False, document_id=document_id,
+                                      page=i % PAGES + 1, zoom=1.0,
+                                      viewport=[0.0, 0.0, 1.0, 0.5])
+            return events.append(session, meeting_id, "presentation.changed", state,
+                                 command_key=f"{user_id}:{prefix}t{i}", result={})
+        return work
+
+    def create(i: int) -> Any:
+        def work(session: Session) -> Any:
+            row = annotation.create(
+                session, meeting_id, user_id, annotation_id=f"{prefix}n{i}",
+                document_id=document_id, page=i % PAGES + 1, kind=AnnotationKind.INK,
+                visibility=Visibility.SHARED,
+                data={"points": [[10.5, 20.25], [11.0, 21.5], [12.5, 22.75]],
+                      "color": "#d00", "width": 2}, guest=False)
+            return events.append(session, meeting_id, "annotation.created",
+                                 annotation.as_dict(row), command_key=f"{user_id}:{prefix}a{i}",
+                                 result={"id": row.id})
+        return work
+
+    started = time.process_time()
+    for i in range(turns):
+        await db.transact(turn(i))
+    turned = time.process_time()
+    for i in range(turns):
+        await db.transact(create(i))
+    created = time.process_time()
+    return (turned - started) * 1000 / turns, (created - turned) * 1000 / turns
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--turns", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    turn_ms: list[float] = []
+    create_ms: list[float] = []
+    for _ in range(args.rounds):
+        async with scratch(args.url) as url:
+            db = Database(url)
+            try:
+                await db.migrate()
+                ids = await setup(db)
+                await measure(db, 50, *ids, prefix="warm-")  # caches, prepared statements
+                turn, new_note = await measure(db, args.turns, *ids, prefix="")
+            finally:
+                await db.dispose()
+        turn_ms.append(turn)
+        create_ms.append(new_note)
+        print(f"turn {turn:.3f} ms  annotation.create {new_note:.3f} ms", flush=True)
+    print(f"RESULT code={server.__file__} turn_ms={statistics.median(turn_ms):.3f} "
+          f"turn_min={min(turn_ms):.3f} turn_max={max(turn_ms):.3f} "
+          f"create_ms={statistics.median(create_ms):.3f} create_min={min(create_ms):.3f} "
+          f"create_max={max(create_ms):.3f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
