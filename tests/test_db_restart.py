@@ -90,6 +90,15 @@ async def test_only_requests_are_pinged(pg: Database, monkeypatch: pytest.Monkey
         await session.execute(text("SELECT 1"))
     assert len(pings) == 1
 
+    # As pre-ping, a connection just opened is not pinged, however it is first used.
+    await pg.write_engine.dispose()
+    async with pg.read() as session:
+        await session.execute(text("SELECT 1"))
+    assert len(pings) == 1
+    async with pg.read() as session:  # the same connection, not fresh any more
+        await session.execute(text("SELECT 1"))
+    assert len(pings) == 2
+
 
 async def test_a_connection_lost_part_way_fails_the_transaction_once(pg: Database) -> None:
     meeting_id = await _meeting(pg)

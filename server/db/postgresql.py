@@ -34,6 +34,7 @@ T = TypeVar("T")
 
 # True while `Database.transact` checks a connection out: its BEGIN is the ping.
 _BEGIN_PINGS: ContextVar[bool] = ContextVar("phonghop_begin_pings", default=False)
+_FRESH = "phonghop.fresh"  # `record.info` key: opened, not yet checked out
 
 
 class DeadOnBegin(Exception):
@@ -45,9 +46,16 @@ def engine(url: str) -> AsyncEngine:
     created = create_async_engine(url)
     dialect = created.dialect
 
+    @event.listens_for(created.sync_engine, "connect")
+    def _fresh(_dbapi_connection: Any, record: Any) -> None:
+        # As pre-ping, a connection just opened is not pinged. (`record.info` lives as
+        # long as the driver's connection: a new one starts without the mark.)
+        record.info[_FRESH] = True
+
     @event.listens_for(created.sync_engine, "checkout")
-    def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        if _BEGIN_PINGS.get():
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        fresh = record.info.pop(_FRESH, False)  # taken off by whoever checks it out first
+        if fresh or _BEGIN_PINGS.get():
             return
         try:
             dialect.do_ping(dbapi_connection)

@@ -87,6 +87,8 @@ class Prepared:
         self.by_dialect = by_dialect
         # Compiled forms by dialect and by the set of parameter names given: as in
         # `Session.execute`, an INSERT's or UPDATE's columns are the parameters named.
+        # By the dialect's class: no engine here sets options its processors would read
+        # (a JSON serializer, say), so every instance of one class compiles alike.
         self._compiled: dict[tuple[type[Dialect], frozenset[str]], _Compiled] = {}
         self.asyncpg_calls = 0  # statements that took the asyncpg road (tests look)
 
