@@ -1,14 +1,16 @@
 """PostgreSQL drops the connections (a restart): durable transactions start again on a
 new connection when their BEGIN finds the old one dead, HTTP requests are pinged first,
-and a transaction that loses its connection part way fails once, committing nothing."""
+and a transaction that loses its connection part way fails once, committing nothing.
+A transaction cancelled mid-statement throws its connection away, as SQLAlchemy does."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -16,6 +18,7 @@ from sqlalchemy.util import await_
 
 from server.db.engine import Database
 from server.db.models import Meeting
+from server.db.prepared import Prepared
 from server.services import events
 
 
@@ -120,3 +123,35 @@ async def test_a_connection_lost_part_way_fails_the_transaction_once(pg: Databas
         assert (await session.execute(select(Meeting.last_seq))).scalar_one() == 0
     # The client sends it again: a new connection, and it applies.
     assert await pg.transact(lambda session: events.next_seq(session, meeting_id)) == 1
+
+
+SLEEP = Prepared(select(func.pg_sleep(bindparam("seconds"))))
+
+
+async def test_a_transaction_cancelled_mid_statement_leaves_no_broken_connection(
+        pg: Database) -> None:
+    """A cancelled task (a socket gone mid-command) ends its statement on the asyncpg road
+    as SQLAlchemy ends its own: the connection, in an unknown state, is thrown away."""
+    meeting_id = await _meeting(pg)
+    started = asyncio.Event()
+
+    cancelled_on: list[int] = []
+
+    def slow(session: Session) -> None:
+        events.next_seq(session, meeting_id)
+        cancelled_on.append(_backend(session))
+        started.set()
+        SLEEP.rows(session, {"seconds": 5})
+
+    task = asyncio.create_task(pg.transact(slow))
+    await asyncio.wait_for(started.wait(), 5)
+    await asyncio.sleep(0.2)  # inside pg_sleep
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for seq in (1, 2, 3):  # whichever pooled connection comes next is fit, and the
+        # cancelled transaction's number was not committed
+        assert await pg.transact(lambda session: events.next_seq(session, meeting_id)) == seq
+        async with pg.read() as session:
+            await session.execute(text("SELECT 1"))
+        assert await pg.transact(_backend) not in cancelled_on  # that one was thrown away

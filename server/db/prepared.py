@@ -166,7 +166,7 @@ class Prepared:
         try:
             raw, attributes = await_(_fetch(adapter, compiled.sql, values,
                                             getattr(dialect, "_invalidate_schema_cache_asof", 0)))
-        except Exception as error:
+        except BaseException as error:  # a cancellation too: see `_raise_as_sqlalchemy`
             _raise_as_sqlalchemy(connection, adapter, compiled.sql, values, error)
         results = compiled.results
         if results is None:
@@ -191,7 +191,7 @@ def begin_asyncpg(session: Session) -> None:
     if adapter._transaction is None:
         try:
             await_(adapter._start_transaction())
-        except Exception as error:
+        except BaseException as error:
             _raise_as_sqlalchemy(connection, adapter, "BEGIN", (), error)
     if adapter._transaction is None:  # autocommit: nothing would be rolled back
         raise RuntimeError("the asyncpg road needs a transaction, not autocommit")
@@ -215,15 +215,19 @@ async def _fetch(adapter: Any, sql: str, values: list[Any], schema_asof: float
 
 
 def _raise_as_sqlalchemy(connection: Connection, adapter: Any, sql: str,
-                         values: Sequence[Any], error: Exception) -> NoReturn:
+                         values: Sequence[Any], error: BaseException) -> NoReturn:
     """Raise what SQLAlchemy would for `error`, handled as its own execution handles it."""
     dbapi: Any = connection.dialect.loaded_dbapi
-    if not isinstance(error, dbapi.Error):
+    if isinstance(error, Exception) and not isinstance(error, dbapi.Error):
         try:
-            adapter._handle_exception(error)  # asyncpg's error as the adapter's DB-API one
+            # asyncpg's error as the adapter's DB-API one; an error that is not the
+            # database's (a bad value's TypeError) it re-raises as it is, as SQLAlchemy
+            # would, unwrapped.
+            adapter._handle_exception(error)
         except dbapi.Error as translated:
             error = translated
-        # anything else (not from the database) is re-raised as it is, as SQLAlchemy does
+    # A cancellation (or another exit exception) stays what it is, yet the connection,
+    # stopped part way through a statement, is thrown away, as SQLAlchemy does.
     if isinstance(error, (dbapi.InvalidCachedStatementError, dbapi.InternalServerError)):
         # The execution context's reaction: the schema changed, prepare anew everywhere.
         connection.dialect._invalidate_schema_cache()  # type: ignore[attr-defined]
