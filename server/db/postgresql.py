@@ -11,10 +11,11 @@ transaction simply starts again on a new one.
 What a user sees after PostgreSQL restarts (or drops the connections): nothing on a
 durable command that starts afterwards (its BEGIN fails, the connection and every older
 one in the pool are replaced, the command runs once), and nothing on an HTTP request
-(pinged as before). A command whose connection is lost part way, after its BEGIN, fails
-once; SQLAlchemy invalidates the connection, the client is told "internal" (the change
-did not commit, unless the loss came during COMMIT itself), and its outbox sends the
-same command again with the same id, which applies it once (`CommandContext.durable`).
+(pinged as before; as before, one in flight at that moment fails). A command whose
+connection is lost part way, after its BEGIN, fails once: SQLAlchemy invalidates the
+connection, the client is told "internal" (the change did not commit, unless the loss
+came during COMMIT itself), and its outbox sends the same command again with the same
+id, which applies it once (`CommandContext.durable`).
 """
 
 from __future__ import annotations
