@@ -1,169 +1,155 @@
-"""A durable page turn in-process: its CPU, and how late it makes the event loop.
+"""CPU of a durable command's transaction in this process: a page turn and a new note.
 
-    .venv/bin/python bench/durable.py [--backend sqlite|postgresql] [--turns 3000]
-                                      [--disk-load]
+    PYTHONPATH=. .venv/bin/python bench/durable.py [--url URL] [--turns 1000] [--rounds 5]
 
-Each turn is what `presentation.show` does inside `CommandContext.durable`: the
-presentation state, the document check, the upsert, the sequence number and the event
-row, in one `Database.transact`. First the turns run back to back, for their CPU; then
-again, 2 ms apart, beside a ticker task that sleeps 1 ms at a time and records how late
-it wakes: what every other socket of the process would wait. The baseline, in the same
-run, is the ticker alone with no turns. `--disk-load` writes and syncs a large file
-beside the database meanwhile (at most three passes of 1.5 GB): the write-back that
-could stall a commit. Ends with one `RESULT key=value ...` line.
+What `CommandContext.durable` runs for `presentation.show` and `annotation.create`, less
+the socket: `Database.transact` with the change and its `events.append`. CPU is
+`time.process_time()` of this process (the client side of the database: SQLAlchemy,
+asyncpg or sqlite3, the event loop), divided by the number of transactions; PostgreSQL's
+own work is another process and not counted. URL is a server database to create scratch
+databases under (default: postgresql+asyncpg://postgres@127.0.0.1:5432/test) or
+`sqlite`. Every round gets a fresh database. To compare two versions of the code, run
+this script from each tree in turn (PYTHONPATH picks the tree), several rounds each.
+The last line is `RESULT key=value ...`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import subprocess
-import sys
+import statistics
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import server
+from server.db.engine import Database
+from server.db.models import (
+    AnnotationKind,
+    Document,
+    DocumentFile,
+    IntakeState,
+    Meeting,
+    Role,
+    User,
+    Visibility,
+)
+from server.services import annotation, events, presentation
 
-from server.db.engine import Database  # noqa: E402
-from server.db.models import Document, DocumentFile, IntakeState, Meeting, Role, User  # noqa: E402
-from server.services import events, presentation  # noqa: E402
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-TICK = 0.001
-GAP = 0.002  # between turns, so the ticker runs between them as other sockets would
+PAGES = 20
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
-
-
-@contextlib.asynccontextmanager
-async def database(backend: str, folder: Path) -> AsyncIterator[Database]:
-    if backend == "sqlite":
-        db = Database(f"sqlite+aiosqlite:///{folder / 'phonghop.db'}")
-        name = None
-    else:
-        name = f"phonghop_durable_{uuid.uuid4().hex[:8]}"
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        db = Database(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+@asynccontextmanager
+async def scratch(url: str, folder: Path | None = None) -> AsyncIterator[str]:
+    """A new empty database (dropped afterwards), or a SQLite file (in `folder`)."""
+    if url == "sqlite":
+        with tempfile.TemporaryDirectory(dir=folder) as directory:
+            yield f"sqlite+aiosqlite:///{directory}/bench.db"
+        return
+    base = make_url(url)
+    admin_dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"phonghop_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(admin_dsn)
     try:
-        await db.migrate()
-        yield db
+        await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
-        await db.dispose()
-        if name is not None:
-            admin = await asyncpg.connect(PG_ADMIN)
+        await admin.close()
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin = await asyncpg.connect(admin_dsn)
+        try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
             await admin.close()
 
 
-async def ticking(seconds: float | None, until: asyncio.Event | None = None) -> list[float]:
-    """How late each 1 ms sleep wakes, for `seconds` or until `until` is set."""
-    lateness: list[float] = []
-    end = time.perf_counter() + seconds if seconds is not None else None
-    while (end is None or time.perf_counter() < end) and not (until and until.is_set()):
-        started = time.perf_counter()
-        await asyncio.sleep(TICK)
-        lateness.append(time.perf_counter() - started - TICK)
-    return lateness
+async def setup(db: Database) -> tuple[int, int, int]:
+    async with db.write() as session:
+        user = User(username="chu-toa", full_name="Chủ tọa Lê Văn An")
+        meeting = Meeting(title="Kỳ họp thứ nhất")
+        file = DocumentFile(sha256="b" * 64, size=1, page_count=PAGES, pages=[],
+                            state=IntakeState.READY)
+        session.add_all([user, meeting, file])
+        await session.flush()
+        document = Document(meeting_id=meeting.id, sha256=file.sha256, title="Tờ trình",
+                            original_filename="to-trinh.pdf")
+        session.add(document)
+        await session.flush()
+        return meeting.id, user.id, document.id
 
 
-async def run(backend: str, turns: int, disk_load: bool) -> None:
-    # Under data/ (git ignores it): on the disk a deployment would use, not a tmpfs.
-    (ROOT / "data").mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="durable-", dir=ROOT / "data") as work:
-        folder = Path(work)
-        async with database(backend, folder) as db:
-            async with db.write() as session:
-                chair = User(username="chu-toa", full_name="Chủ tọa")
-                meeting = Meeting(title="Kỳ họp thứ mười hai")
-                file = DocumentFile(sha256="b" * 64, size=1, page_count=20, pages=[],
-                                    state=IntakeState.READY)
-                session.add_all([chair, meeting, file])
-                await session.flush()
-                document = Document(meeting_id=meeting.id, sha256=file.sha256,
-                                    title="Báo cáo", original_filename="bao-cao.pdf")
-                session.add(document)
-                await session.flush()
-                ids = chair.id, meeting.id, document.id
+async def measure(db: Database, turns: int, meeting_id: int, user_id: int,
+                  document_id: int, prefix: str, notes: bool = True) -> tuple[float, float]:
+    """CPU ms per page turn and per `annotation.create`, `turns` of each (or no notes)."""
 
-            def turn(k: int) -> object:
-                user_id, meeting_id, document_id = ids
+    def turn(i: int) -> Any:
+        def work(session: Session) -> Any:
+            state = presentation.show(session, meeting_id, user_id=user_id, role=Role.CHAIR,
+                                      is_admin=False, document_id=document_id,
+                                      page=i % PAGES + 1, zoom=1.0,
+                                      viewport=[0.0, 0.0, 1.0, 0.5])
+            return events.append(session, meeting_id, "presentation.changed", state,
+                                 command_key=f"{user_id}:{prefix}t{i}", result={})
+        return work
 
-                def change(session: Session) -> object:
-                    state = presentation.show(
-                        session, meeting_id, user_id=user_id, role=Role.CHAIR,
-                        is_admin=False, document_id=document_id, page=k % 20 + 1, zoom=1.0,
-                        viewport=None)
-                    return events.append(session, meeting_id, "presentation.changed", state,
-                                         command_key=f"{user_id}:t{k}",
-                                         result={"presentation": state})
-                return change
+    def create(i: int) -> Any:
+        def work(session: Session) -> Any:
+            row = annotation.create(
+                session, meeting_id, user_id, annotation_id=f"{prefix}n{i}",
+                document_id=document_id, page=i % PAGES + 1, kind=AnnotationKind.INK,
+                visibility=Visibility.SHARED,
+                data={"points": [[10.5, 20.25], [11.0, 21.5], [12.5, 22.75]],
+                      "color": "#d00", "width": 2}, guest=False)
+            return events.append(session, meeting_id, "annotation.created",
+                                 annotation.as_dict(row), command_key=f"{user_id}:{prefix}a{i}",
+                                 result={"id": row.id})
+        return work
 
-            for k in range(200):  # warm caches and compiled statements
-                await db.transact(turn(k))
-            cpu = time.process_time()
-            for k in range(200, 200 + turns):  # back to back: the CPU of a turn alone
-                await db.transact(turn(k))
-            cpu = time.process_time() - cpu
-
-            load = None
-            if disk_load:
-                load = subprocess.Popen(
-                    ["sh", "-c", f"for i in 1 2 3; do dd if=/dev/zero of={folder}/load "
-                     "bs=1M count=1500 conv=fdatasync 2>/dev/null; done"])
-            try:
-                idle = await ticking(3.0)
-                done = asyncio.Event()
-                ticker = asyncio.create_task(ticking(None, done))
-                walls = []
-                for k in range(200 + turns, 200 + 2 * turns):
-                    started = time.perf_counter()
-                    await db.transact(turn(k))
-                    walls.append(time.perf_counter() - started)
-                    await asyncio.sleep(GAP)
-                done.set()
-                busy = await ticker
-            finally:
-                if load is not None:
-                    load.kill()
-                    load.wait()
-
-    def ms(values: list[float], q: float) -> float:
-        return percentile(values, q) * 1e3
-
-    print(f"{backend}: {turns} page turns{' under disk load' if disk_load else ''}")
-    print(f"  process CPU per turn {cpu / turns * 1e3:.3f} ms (back to back, no ticker)")
-    print(f"  turn wall time p50 {ms(walls, 0.5):.3f} ms, p99 {ms(walls, 0.99):.3f} ms, "
-          f"max {max(walls) * 1e3:.1f} ms")
-    print(f"  loop lateness, ticker alone: p99 {ms(idle, 0.99):.2f} ms, max "
-          f"{max(idle) * 1e3:.1f} ms; with turns: p99 {ms(busy, 0.99):.2f} ms, max "
-          f"{max(busy) * 1e3:.1f} ms")
-    print(f"RESULT backend={backend} disk_load={int(disk_load)} "
-          f"cpu_ms_per_turn={cpu / turns * 1e3:.3f} wall_p99_ms={ms(walls, 0.99):.3f} "
-          f"late_p99_ratio={ms(busy, 0.99) / max(ms(idle, 0.99), 1e-3):.2f} "
-          f"late_max_ms_idle={max(idle) * 1e3:.1f} late_max_ms_turns={max(busy) * 1e3:.1f}")
+    started = time.process_time()
+    for i in range(turns):
+        await db.transact(turn(i))
+    turned = time.process_time()
+    for i in range(turns if notes else 0):
+        await db.transact(create(i))
+    created = time.process_time()
+    return (turned - started) * 1000 / turns, (created - turned) * 1000 / turns
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--turns", type=int, default=3000)
-    parser.add_argument("--disk-load", action="store_true")
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--turns", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    asyncio.run(run(args.backend, args.turns, args.disk_load))
+    turn_ms: list[float] = []
+    create_ms: list[float] = []
+    for _ in range(args.rounds):
+        async with scratch(args.url) as url:
+            db = Database(url)
+            try:
+                await db.migrate()
+                ids = await setup(db)
+                await measure(db, 50, *ids, prefix="warm-")  # caches, prepared statements
+                turn, new_note = await measure(db, args.turns, *ids, prefix="")
+            finally:
+                await db.dispose()
+        turn_ms.append(turn)
+        create_ms.append(new_note)
+        print(f"turn {turn:.3f} ms  annotation.create {new_note:.3f} ms", flush=True)
+    print(f"RESULT code={server.__file__} turn_ms={statistics.median(turn_ms):.3f} "
+          f"turn_min={min(turn_ms):.3f} turn_max={max(turn_ms):.3f} "
+          f"create_ms={statistics.median(create_ms):.3f} create_min={min(create_ms):.3f} "
+          f"create_max={max(create_ms):.3f}")
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(main())

@@ -5,7 +5,8 @@ deferred `BEGIN`, two transactions that read and then write both hold a read sna
 and the second to write fails at once with "database is locked" whatever the busy
 timeout. Taking the write lock up front makes writers queue on the busy timeout
 instead. Reads stay deferred so they never wait for a writer. PostgreSQL needs none of
-this; there one engine serves both.
+this; there one engine serves both (`server/db/postgresql.py`: how it checks that a
+connection is alive).
 
 The live commands' durable changes go through `transact`, which on SQLite makes the
 whole transaction at once with the standard library's `sqlite3`: on the event loop when
@@ -32,6 +33,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_
 
+from server.db import postgresql
 from server.db.writer import SQLiteWriter
 
 log = logging.getLogger(__name__)
@@ -104,7 +106,7 @@ class Database:
             self.read_engine = _sqlite_engine(url, immediate=False)
             self._writer: SQLiteWriter | None = SQLiteWriter(url, _sqlite_settings)
         else:
-            self.write_engine = create_async_engine(url, pool_pre_ping=True)
+            self.write_engine = postgresql.engine(url)
             self.read_engine = self.write_engine
             self._writer = None
         self._write = async_sessionmaker(self.write_engine, expire_on_commit=False)
@@ -121,12 +123,20 @@ class Database:
 
         `work` is synchronous and gets a synchronous session: on SQLite it runs whole,
         without waiting for a lock on the loop (`server/db/writer.py`); on PostgreSQL in
-        the event loop's greenlet, each statement awaiting asyncpg.
+        the event loop's greenlet, its `Prepared` statements straight on asyncpg
+        (`server/db/prepared.py`).
         """
         if self._writer is not None:
             return await self._writer.run(work)
-        async with self.write() as session:
-            return await session.run_sync(work)
+        with postgresql.BeginPings():  # the BEGIN checks the connection: no ping first
+            try:
+                async with self.write() as session:
+                    return await session.run_sync(postgresql.transaction, work, False)
+            except postgresql.DeadOnBegin:
+                # Nothing was sent on the dead connection, and the pool has replaced it
+                # (and every older one): once more, on a new connection.
+                async with self.write() as session:
+                    return await session.run_sync(postgresql.transaction, work, True)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
