@@ -10,13 +10,17 @@ own work is another process and not counted. URL is a server database to create 
 databases under (default: postgresql+asyncpg://postgres@127.0.0.1:5432/test) or
 `sqlite`. Every round gets a fresh database. To compare two versions of the code, run
 this script from each tree in turn (PYTHONPATH picks the tree), several rounds each.
-The last line is `RESULT key=value ...`.
+The baseline, in the same round: the page turn's five statements (compiled from the
+server's own) with BEGIN and COMMIT through the bare driver on a connection of its own,
+no SQLAlchemy and no rules: the least such a transaction costs. The last line is
+`RESULT key=value ...`, with `turn_vs_bare` the ratio of the medians.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -27,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import make_url
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session
 
 import server
@@ -41,7 +46,9 @@ from server.db.models import (
     Role,
     User,
     Visibility,
+    utcnow,
 )
+from server.db.prepared import _compile, _Parameter
 from server.services import annotation, events, presentation
 
 PAGES = 20
@@ -124,6 +131,90 @@ async def measure(db: Database, turns: int, meeting_id: int, user_id: int,
     return (turned - started) * 1000 / turns, (created - turned) * 1000 / turns
 
 
+# ---- the baseline: the same SQL through the bare driver ---------------------------------
+
+def _bare_statements(dialect: Dialect) -> list[tuple[str, list[_Parameter]]]:
+    """A page turn's five statements, compiled from the server's own `Prepared` ones."""
+    state = ("meeting_id", "presenter_id", "document_id", "page", "zoom", "viewport",
+             "agenda_item_id", "updated_at")
+    event = ("meeting_id", "seq", "name", "data", "visibility", "author_id", "command_key",
+             "result", "created_at")
+    plan: list[tuple[Any, tuple[str, ...]]] = [
+        (presentation._STATE, ("meeting_id",)),
+        (presentation._DOCUMENT, ("document_id", "meeting_id")),
+        (presentation._UPSERT, state),
+        (events._NEXT_SEQ, ("meeting_id",)),
+        (events._INSERT, event),
+    ]
+    compiled = [_compile(p._for(dialect), dialect, frozenset(names)) for p, names in plan]
+    return [(c.sql, list(c.parameters)) for c in compiled]
+
+
+def _values(parameters: list[_Parameter], given: dict[str, Any]) -> list[Any]:
+    # The values as SQLAlchemy's type processors hand them to the driver (JSON as text,
+    # the enum as its name), so the driver does exactly the work it does for the server.
+    out = []
+    for parameter in parameters:
+        if parameter.key is not None:
+            value = given[parameter.key]
+        else:
+            value = parameter.default() if parameter.default is not None else parameter.fixed
+        out.append(value if parameter.process is None else parameter.process(value))
+    return out
+
+
+async def bare_turns(url: str, turns: int, meeting_id: int, user_id: int, document_id: int,
+                     prefix: str) -> float:
+    """CPU ms per page turn made of the same five statements, BEGIN and COMMIT through
+    the bare driver (asyncpg or sqlite3), with no SQLAlchemy and no rules: the least a
+    durable page turn can cost on this connection."""
+    is_sqlite = url.startswith("sqlite")
+    dialect: Dialect = sqlite.dialect() if is_sqlite else postgresql.asyncpg.dialect()
+    statements = _bare_statements(dialect)
+
+    def given(i: int, seq: int | None) -> dict[str, Any]:
+        return {"meeting_id": meeting_id, "document_id": document_id,
+                "presenter_id": user_id, "page": i % PAGES + 1, "zoom": 1.0,
+                "viewport": [0.0, 0.0, 1.0, 0.5], "agenda_item_id": None,
+                "updated_at": utcnow(), "seq": seq, "name": "presentation.changed",
+                "data": {"page": i % PAGES + 1}, "visibility": Visibility.SHARED,
+                "author_id": None, "command_key": f"{user_id}:{prefix}bare{i}", "result": {},
+                "created_at": utcnow()}
+
+    if is_sqlite:
+        driver = sqlite3.connect(make_url(url).database or "", isolation_level=None)
+        driver.execute("PRAGMA journal_mode=WAL")
+        driver.execute("PRAGMA synchronous=NORMAL")
+        driver.execute("PRAGMA foreign_keys=ON")
+        started = time.process_time()
+        for i in range(turns):
+            driver.execute("BEGIN IMMEDIATE")
+            seq = None
+            for sql, parameters in statements:
+                rows = driver.execute(sql, _values(parameters, given(i, seq))).fetchall()
+                if "last_seq" in sql and "UPDATE" in sql:
+                    seq = rows[0][0]
+            driver.execute("COMMIT")
+        spent = time.process_time() - started
+        driver.close()
+        return spent * 1000 / turns
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        started = time.process_time()
+        for i in range(turns):
+            async with connection.transaction():
+                seq = None
+                for sql, parameters in statements:
+                    rows = await connection.fetch(sql, *_values(parameters, given(i, seq)))
+                    if "last_seq" in sql and "UPDATE" in sql:
+                        seq = rows[0][0]
+        spent = time.process_time() - started
+    finally:
+        await connection.close()
+    return spent * 1000 / turns
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -132,6 +223,7 @@ async def main() -> None:
     args = parser.parse_args()
     turn_ms: list[float] = []
     create_ms: list[float] = []
+    bare_ms: list[float] = []
     for _ in range(args.rounds):
         async with scratch(args.url) as url:
             db = Database(url)
@@ -142,10 +234,16 @@ async def main() -> None:
                 turn, new_note = await measure(db, args.turns, *ids, prefix="")
             finally:
                 await db.dispose()
+            await bare_turns(url, 50, *ids, prefix="warm-")  # its statement cache too
+            bare = await bare_turns(url, args.turns, *ids, prefix="")
         turn_ms.append(turn)
         create_ms.append(new_note)
-        print(f"turn {turn:.3f} ms  annotation.create {new_note:.3f} ms", flush=True)
+        bare_ms.append(bare)
+        print(f"turn {turn:.3f} ms  annotation.create {new_note:.3f} ms  "
+              f"bare-driver turn {bare:.3f} ms", flush=True)
     print(f"RESULT code={server.__file__} turn_ms={statistics.median(turn_ms):.3f} "
+          f"bare_turn_ms={statistics.median(bare_ms):.3f} "
+          f"turn_vs_bare={statistics.median(turn_ms) / statistics.median(bare_ms):.2f} "
           f"turn_min={min(turn_ms):.3f} turn_max={max(turn_ms):.3f} "
           f"create_ms={statistics.median(create_ms):.3f} create_min={min(create_ms):.3f} "
           f"create_max={max(create_ms):.3f}")
