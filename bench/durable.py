@@ -12,7 +12,9 @@ databases under (default: postgresql+asyncpg://postgres@127.0.0.1:5432/test) or
 this script from each tree in turn (PYTHONPATH picks the tree), several rounds each.
 The baseline, in the same round: the page turn's five statements (compiled from the
 server's own) with BEGIN and COMMIT through the bare driver on a connection of its own,
-no SQLAlchemy and no rules: the least such a transaction costs. The last line is
+no SQLAlchemy and no rules: the least such a transaction costs. With `--gap`, each
+transaction (ours and the baseline's) is followed by a sleep, as in a server between
+two page turns, and the CPU of the sleeps alone is taken off. The last line is
 `RESULT key=value ...`, with `turn_vs_bare` the ratio of the medians.
 """
 
@@ -95,8 +97,10 @@ async def setup(db: Database) -> tuple[int, int, int]:
 
 
 async def measure(db: Database, turns: int, meeting_id: int, user_id: int,
-                  document_id: int, prefix: str, notes: bool = True) -> tuple[float, float]:
-    """CPU ms per page turn and per `annotation.create`, `turns` of each (or no notes)."""
+                  document_id: int, prefix: str, notes: bool = True, gap: float = 0.0
+                  ) -> tuple[float, float]:
+    """CPU ms per page turn and per `annotation.create`, `turns` of each (or no notes),
+    each transaction followed by `gap` seconds of sleep (whose own CPU is counted)."""
 
     def turn(i: int) -> Any:
         def work(session: Session) -> Any:
@@ -124,9 +128,11 @@ async def measure(db: Database, turns: int, meeting_id: int, user_id: int,
     started = time.process_time()
     for i in range(turns):
         await db.transact(turn(i))
+        await asyncio.sleep(gap)
     turned = time.process_time()
     for i in range(turns if notes else 0):
         await db.transact(create(i))
+        await asyncio.sleep(gap)
     created = time.process_time()
     return (turned - started) * 1000 / turns, (created - turned) * 1000 / turns
 
@@ -164,7 +170,7 @@ def _values(parameters: list[_Parameter], given: dict[str, Any]) -> list[Any]:
 
 
 async def bare_turns(url: str, turns: int, meeting_id: int, user_id: int, document_id: int,
-                     prefix: str) -> float:
+                     prefix: str, gap: float = 0.0) -> float:
     """CPU ms per page turn made of the same five statements, BEGIN and COMMIT through
     the bare driver (asyncpg or sqlite3), with no SQLAlchemy and no rules: the least a
     durable page turn can cost on this connection."""
@@ -195,6 +201,7 @@ async def bare_turns(url: str, turns: int, meeting_id: int, user_id: int, docume
                 if "last_seq" in sql and "UPDATE" in sql:
                     seq = rows[0][0]
             driver.execute("COMMIT")
+            await asyncio.sleep(gap)
         spent = time.process_time() - started
         driver.close()
         return spent * 1000 / turns
@@ -209,10 +216,21 @@ async def bare_turns(url: str, turns: int, meeting_id: int, user_id: int, docume
                     rows = await connection.fetch(sql, *_values(parameters, given(i, seq)))
                     if "last_seq" in sql and "UPDATE" in sql:
                         seq = rows[0][0]
+            await asyncio.sleep(gap)
         spent = time.process_time() - started
     finally:
         await connection.close()
     return spent * 1000 / turns
+
+
+async def sleeping(times: int, gap: float) -> float:
+    """CPU ms of one sleep of `gap` seconds alone, to take off the paced figures."""
+    if not gap:
+        return 0.0
+    started = time.process_time()
+    for _ in range(times):
+        await asyncio.sleep(gap)
+    return (time.process_time() - started) * 1000 / times
 
 
 async def main() -> None:
@@ -220,7 +238,11 @@ async def main() -> None:
     parser.add_argument("--url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--turns", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--gap", type=float, default=0.0, help=(
+        "ms of sleep after each transaction, as a server idles between page turns: the "
+        "process wakes on cold caches, and a transaction then costs several times more"))
     args = parser.parse_args()
+    gap = args.gap / 1000
     turn_ms: list[float] = []
     create_ms: list[float] = []
     bare_ms: list[float] = []
@@ -231,17 +253,19 @@ async def main() -> None:
                 await db.migrate()
                 ids = await setup(db)
                 await measure(db, 50, *ids, prefix="warm-")  # caches, prepared statements
-                turn, new_note = await measure(db, args.turns, *ids, prefix="")
+                turn, new_note = await measure(db, args.turns, *ids, prefix="", gap=gap)
             finally:
                 await db.dispose()
             await bare_turns(url, 50, *ids, prefix="warm-")  # its statement cache too
-            bare = await bare_turns(url, args.turns, *ids, prefix="")
+            bare = await bare_turns(url, args.turns, *ids, prefix="", gap=gap)
+            asleep = await sleeping(args.turns, gap)
+            turn, new_note, bare = turn - asleep, new_note - asleep, bare - asleep
         turn_ms.append(turn)
         create_ms.append(new_note)
         bare_ms.append(bare)
         print(f"turn {turn:.3f} ms  annotation.create {new_note:.3f} ms  "
               f"bare-driver turn {bare:.3f} ms", flush=True)
-    print(f"RESULT code={server.__file__} turn_ms={statistics.median(turn_ms):.3f} "
+    print(f"RESULT code={server.__file__} gap_ms={args.gap:g} turn_ms={statistics.median(turn_ms):.3f} "
           f"bare_turn_ms={statistics.median(bare_ms):.3f} "
           f"turn_vs_bare={statistics.median(turn_ms) / statistics.median(bare_ms):.2f} "
           f"turn_min={min(turn_ms):.3f} turn_max={max(turn_ms):.3f} "
