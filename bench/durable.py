@@ -139,8 +139,9 @@ async def measure(db: Database, turns: int, meeting_id: int, user_id: int,
 
 # ---- the baseline: the same SQL through the bare driver ---------------------------------
 
-def _bare_statements(dialect: Dialect) -> list[tuple[str, list[_Parameter]]]:
-    """A page turn's five statements, compiled from the server's own `Prepared` ones."""
+def _bare_statements(dialect: Dialect) -> list[tuple[str, list[_Parameter], bool]]:
+    """A page turn's five statements, compiled from the server's own `Prepared` ones,
+    each with whether it returns the event's sequence number."""
     state = ("meeting_id", "presenter_id", "document_id", "page", "zoom", "viewport",
              "agenda_item_id", "updated_at")
     event = ("meeting_id", "seq", "name", "data", "visibility", "author_id", "command_key",
@@ -152,8 +153,9 @@ def _bare_statements(dialect: Dialect) -> list[tuple[str, list[_Parameter]]]:
         (events._NEXT_SEQ, ("meeting_id",)),
         (events._INSERT, event),
     ]
-    compiled = [_compile(p._for(dialect), dialect, frozenset(names)) for p, names in plan]
-    return [(c.sql, list(c.parameters)) for c in compiled]
+    compiled = [(_compile(p._for(dialect), dialect, frozenset(names)), p is events._NEXT_SEQ)
+                for p, names in plan]
+    return [(c.sql, list(c.parameters), numbers) for c, numbers in compiled]
 
 
 def _values(parameters: list[_Parameter], given: dict[str, Any]) -> list[Any]:
@@ -196,10 +198,9 @@ async def bare_turns(url: str, turns: int, meeting_id: int, user_id: int, docume
         for i in range(turns):
             driver.execute("BEGIN IMMEDIATE")
             seq = None
-            for sql, parameters in statements:
+            for sql, parameters, numbers in statements:
                 rows = driver.execute(sql, _values(parameters, given(i, seq))).fetchall()
-                if "last_seq" in sql and "UPDATE" in sql:
-                    seq = rows[0][0]
+                seq = rows[0][0] if numbers else seq
             driver.execute("COMMIT")
             await asyncio.sleep(gap)
         spent = time.process_time() - started
@@ -212,10 +213,9 @@ async def bare_turns(url: str, turns: int, meeting_id: int, user_id: int, docume
         for i in range(turns):
             async with connection.transaction():
                 seq = None
-                for sql, parameters in statements:
+                for sql, parameters, numbers in statements:
                     rows = await connection.fetch(sql, *_values(parameters, given(i, seq)))
-                    if "last_seq" in sql and "UPDATE" in sql:
-                        seq = rows[0][0]
+                    seq = rows[0][0] if numbers else seq
             await asyncio.sleep(gap)
         spent = time.process_time() - started
     finally:

@@ -1,4 +1,5 @@
-"""Test helpers: a browser-like HTTP client, waiting on conditions, making PDFs and folders."""
+"""Test helpers: a browser-like HTTP client, waiting on conditions, making PDFs and folders,
+and a bare meeting row for tests below the HTTP layer."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from typing import Any
 
 import httpx
 import pymupdf
+
+from server.db.engine import Database
+from server.db.models import Meeting
 
 
 async def wait_for(
@@ -313,3 +317,12 @@ async def running(agent: Any) -> AsyncIterator[asyncio.Event]:
     finally:
         stop.set()
         await asyncio.wait_for(task, 20)
+
+
+async def new_meeting(db: Database, title: str = "Kỳ họp thứ nhất") -> int:
+    """A meeting with nothing in it, straight in the database: its id."""
+    async with db.write() as session:
+        meeting = Meeting(title=title)
+        session.add(meeting)
+        await session.flush()
+        return meeting.id

@@ -20,6 +20,7 @@ from server.db.engine import Database
 from server.db.models import Meeting
 from server.db.prepared import Prepared
 from server.services import events
+from tests.helpers import new_meeting
 
 
 @pytest.fixture
@@ -44,21 +45,13 @@ async def _drop_connections(db: Database) -> int:
         await admin.close()
 
 
-async def _meeting(db: Database) -> int:
-    async with db.write() as session:
-        meeting = Meeting(title="Kỳ họp bất thường")
-        session.add(meeting)
-        await session.flush()
-        return meeting.id
-
-
 def _backend(session: Session) -> int:
     return int(session.execute(select(func.pg_backend_pid())).scalar_one())
 
 
 async def test_a_durable_transaction_after_a_restart_runs_once_on_a_new_connection(
         pg: Database) -> None:
-    meeting_id = await _meeting(pg)
+    meeting_id = await new_meeting(pg, "Kỳ họp bất thường")
     before = await pg.transact(_backend)
     assert await _drop_connections(pg) >= 1
     ran: list[int] = []
@@ -74,14 +67,14 @@ async def test_a_durable_transaction_after_a_restart_runs_once_on_a_new_connecti
 
 
 async def test_a_request_after_a_restart_is_pinged_first(pg: Database) -> None:
-    await _meeting(pg)
+    await new_meeting(pg, "Kỳ họp bất thường")
     await _drop_connections(pg)
     async with pg.read() as session:  # as with pool_pre_ping: no error
         assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
 
 
 async def test_only_requests_are_pinged(pg: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    meeting_id = await _meeting(pg)
+    meeting_id = await new_meeting(pg, "Kỳ họp bất thường")
     pings: list[Any] = []
     dialect = pg.write_engine.dialect
     real_ping = dialect.do_ping
@@ -104,7 +97,7 @@ async def test_only_requests_are_pinged(pg: Database, monkeypatch: pytest.Monkey
 
 
 async def test_a_connection_lost_part_way_fails_the_transaction_once(pg: Database) -> None:
-    meeting_id = await _meeting(pg)
+    meeting_id = await new_meeting(pg, "Kỳ họp bất thường")
     admin = await asyncpg.connect(_admin_dsn(pg))
     ran: list[int] = []
 
@@ -132,7 +125,7 @@ async def test_a_transaction_cancelled_mid_statement_leaves_no_broken_connection
         pg: Database) -> None:
     """A cancelled task (a socket gone mid-command) ends its statement on the asyncpg road
     as SQLAlchemy ends its own: the connection, in an unknown state, is thrown away."""
-    meeting_id = await _meeting(pg)
+    meeting_id = await new_meeting(pg, "Kỳ họp bất thường")
     started = asyncio.Event()
 
     cancelled_on: list[int] = []

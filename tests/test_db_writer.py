@@ -15,14 +15,7 @@ from server.db.engine import Database
 from server.db.models import Meeting
 from server.db.writer import CHECKPOINT_EVERY, SQLiteWriter
 from server.services import events
-
-
-async def _meeting(db: Database) -> int:
-    async with db.write() as session:
-        meeting = Meeting(title="Kỳ họp thứ nhất")
-        session.add(meeting)
-        await session.flush()
-        return meeting.id
+from tests.helpers import new_meeting
 
 
 async def _last_seq(db: Database, meeting_id: int) -> int:
@@ -33,7 +26,7 @@ async def _last_seq(db: Database, meeting_id: int) -> int:
 async def test_a_change_that_fails_leaves_nothing_and_one_that_returns_is_kept(
     db: Database
 ) -> None:
-    meeting_id = await _meeting(db)
+    meeting_id = await new_meeting(db)
 
     def renamed_then_fails(session: Session) -> None:
         session.execute(update(Meeting).where(Meeting.id == meeting_id).values(title="Đổi"))
@@ -56,7 +49,7 @@ async def test_a_change_that_fails_leaves_nothing_and_one_that_returns_is_kept(
 async def test_changes_at_once_beside_other_writers_are_numbered_without_gaps(
     db: Database
 ) -> None:
-    meeting_id = await _meeting(db)
+    meeting_id = await new_meeting(db)
 
     def numbered(session: Session) -> int:
         return events.next_seq(session, meeting_id)
@@ -93,7 +86,7 @@ async def test_a_held_write_lock_hands_changes_to_the_thread_in_order_and_the_lo
     sqlite_db: Database, tmp_path: Path
 ) -> None:
     db = sqlite_db
-    meeting_id = await _meeting(db)
+    meeting_id = await new_meeting(db)
     # Another writer (as the HTTP API or a second process would be) holds the write lock.
     other = sqlite3.connect(tmp_path / "phonghop.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
@@ -120,7 +113,7 @@ async def test_a_steady_stream_of_changes_on_the_loop_keeps_the_wal_small(
     sqlite_db: Database, tmp_path: Path
 ) -> None:
     db = sqlite_db
-    meeting_id = await _meeting(db)
+    meeting_id = await new_meeting(db)
     changes = 10 * CHECKPOINT_EVERY
 
     def appended(session: Session) -> None:
